@@ -1,0 +1,87 @@
+//! Parsers from repository formats to opendi records, and the sources they read from.
+//!
+//! Every format is one module with a pure parser: bytes in, `Item`s (records, deletions,
+//! diagnostics) out. `FORMATS` is the one table that lists them; `--format auto` asks each
+//! entry's `sniff` in turn. `source` turns paths, directories, URLs, gzip and zip into byte
+//! streams for the parsers. This crate must never know how records are stored or indexed.
+
+mod detect;
+pub mod omicsdi;
+pub mod pubmed;
+pub mod source;
+pub mod xml;
+pub mod xmlsplit;
+
+pub use detect::{detect, Sniff};
+use opendi_model::{Item, PartialDate};
+use std::io::BufRead;
+
+/// What a parser may know about its input besides the bytes: its display name, today's date
+/// (for "no dates in the future") and the files beside it (for multi-file formats such as
+/// ISA-Tab and MAGE-TAB). Parsers never touch the file system, the network or the clock.
+pub struct ParseContext<'a> {
+    pub file: &'a str,
+    pub today: PartialDate,
+    /// Reads a file beside this one by its relative name (same folder, or same zip archive).
+    pub siblings: &'a dyn Fn(&str) -> Option<Vec<u8>>,
+}
+
+pub type ParseFn = fn(&mut dyn BufRead, &ParseContext, &mut dyn FnMut(Item)) -> std::io::Result<()>;
+pub type SniffFn = fn(name: &str, head: &[u8]) -> Sniff;
+
+/// One source format: its `--format` name, how to recognise it and how to parse it.
+pub struct FormatSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub sniff: SniffFn,
+    pub parse: ParseFn,
+}
+
+/// Every format opendi reads. Order matters for `auto`: the first `Yes` wins.
+pub static FORMATS: &[FormatSpec] = &[
+    FormatSpec {
+        name: omicsdi::FORMAT,
+        description: "OmicsDI / EB-eye XML dumps",
+        sniff: detect::omicsdi,
+        parse: omicsdi::parse,
+    },
+    FormatSpec {
+        name: pubmed::FORMAT,
+        description: "PubMed XML (baseline, update files, efetch)",
+        sniff: detect::pubmed,
+        parse: pubmed::parse,
+    },
+];
+
+/// Looks a format up by its `--format` name.
+pub fn format_by_name(name: &str) -> Option<&'static FormatSpec> {
+    FORMATS.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+}
+
+/// The record's text for the store: UTF-8 as given, or with invalid bytes replaced (the
+/// caller reports that). Returns (text, was valid UTF-8).
+pub fn raw_text(bytes: &[u8]) -> (String, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), true),
+        Err(_) => (String::from_utf8_lossy(bytes).into_owned(), false),
+    }
+}
+
+/// Parses an in-memory input with a known format (tests, HTTP ingest).
+pub fn parse_bytes(
+    format: &FormatSpec,
+    file: &str,
+    bytes: &[u8],
+    today: PartialDate,
+) -> std::io::Result<Vec<Item>> {
+    let mut out = Vec::new();
+    let none = |_: &str| None;
+    let ctx = ParseContext {
+        file,
+        today,
+        siblings: &none,
+    };
+    let mut reader: &[u8] = bytes;
+    (format.parse)(&mut reader, &ctx, &mut |i| out.push(i))?;
+    Ok(out)
+}

@@ -1,0 +1,351 @@
+//! A small owned XML tree for one record chunk, built leniently.
+//!
+//! Records are small (kilobytes), so a tree per record is cheap and keeps every parser
+//! simple. The builder never fails: a syntax error or a mismatched end tag becomes a
+//! finding with its line, and the tree holds what was read around it.
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+#[derive(Debug, Clone, Default)]
+pub struct Element {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub children: Vec<Node>,
+    /// Byte range of the element's content (between its tags) in the source chunk.
+    pub inner: (usize, usize),
+}
+
+#[derive(Debug, Clone)]
+pub enum Node {
+    Element(Element),
+    Text(String),
+}
+
+/// A problem found while building the tree: a message and the 1-based line within the chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XmlProblem {
+    pub line: u64,
+    pub message: String,
+}
+
+/// Strips a namespace prefix: `dc:title` -> `title`.
+fn local(name: &[u8]) -> String {
+    let n = match memchr::memrchr(b':', name) {
+        Some(i) => &name[i + 1..],
+        None => name,
+    };
+    String::from_utf8_lossy(n).into_owned()
+}
+
+fn line_at(src: &[u8], pos: usize) -> u64 {
+    1 + memchr::memchr_iter(b'\n', &src[..pos.min(src.len())]).count() as u64
+}
+
+/// Unescapes XML text; on an unknown entity (HTML's `&nbsp;` in a description) keeps the text
+/// as written rather than losing it.
+fn unescape(raw: &[u8]) -> (String, bool) {
+    let s = String::from_utf8_lossy(raw);
+    match quick_xml::escape::unescape(&s) {
+        Ok(u) => (u.into_owned(), true),
+        Err(_) => (s.into_owned(), false),
+    }
+}
+
+/// Builds the tree of `src`. Returns the first top-level element (an empty element named
+/// `""` when there is none) and the problems found.
+pub fn parse(src: &[u8]) -> (Element, Vec<XmlProblem>) {
+    let mut reader = Reader::from_reader(src);
+    reader.config_mut().check_end_names = false;
+    let mut problems = Vec::new();
+    let mut stack: Vec<Element> = vec![Element::default()];
+    loop {
+        let before = reader.buffer_position() as usize;
+        let ev = reader.read_event();
+        let after = reader.buffer_position() as usize;
+        match ev {
+            Ok(Event::Start(e)) => {
+                let mut el = Element {
+                    name: local(e.name().as_ref()),
+                    ..Default::default()
+                };
+                read_attrs(&e, &mut el, src, before, &mut problems);
+                el.inner = (after, after);
+                stack.push(el);
+            }
+            Ok(Event::Empty(e)) => {
+                let mut el = Element {
+                    name: local(e.name().as_ref()),
+                    ..Default::default()
+                };
+                read_attrs(&e, &mut el, src, before, &mut problems);
+                el.inner = (after, after);
+                stack
+                    .last_mut()
+                    .expect("root")
+                    .children
+                    .push(Node::Element(el));
+            }
+            Ok(Event::End(e)) => {
+                let raw = e.name().as_ref().to_vec();
+                // A broken end tag such as `</name\n <description>` is read as one tag: take
+                // the name up to the first white space.
+                let first = raw
+                    .split(|b| b.is_ascii_whitespace() || *b == b'<')
+                    .next()
+                    .unwrap_or(&raw);
+                let name = local(first);
+                if first.len() != raw.len() {
+                    problems.push(XmlProblem {
+                        line: line_at(src, before),
+                        message: format!(
+                            "malformed end tag </{}>",
+                            String::from_utf8_lossy(&raw).trim()
+                        ),
+                    });
+                }
+                match stack.iter().rposition(|el| el.name == name) {
+                    Some(idx) if idx > 0 => {
+                        if idx != stack.len() - 1 {
+                            problems.push(XmlProblem {
+                                line: line_at(src, before),
+                                message: format!(
+                                    "end tag </{name}> closes <{}>, which was not closed",
+                                    stack.last().expect("root").name
+                                ),
+                            });
+                        }
+                        while stack.len() > idx {
+                            let mut el = stack.pop().expect("non-empty");
+                            if stack.len() == idx {
+                                el.inner.1 = before;
+                            } else {
+                                el.inner.1 = before;
+                            }
+                            stack
+                                .last_mut()
+                                .expect("root")
+                                .children
+                                .push(Node::Element(el));
+                        }
+                    }
+                    _ => problems.push(XmlProblem {
+                        line: line_at(src, before),
+                        message: format!("unexpected end tag </{name}>"),
+                    }),
+                }
+            }
+            Ok(Event::Text(t)) => {
+                let (text, ok) = unescape(t.as_ref());
+                if !ok {
+                    problems.push(XmlProblem {
+                        line: line_at(src, before),
+                        message: "unknown entity in text, kept as written".into(),
+                    });
+                }
+                push_text(stack.last_mut().expect("root"), text);
+            }
+            Ok(Event::CData(t)) => push_text(
+                stack.last_mut().expect("root"),
+                String::from_utf8_lossy(t.as_ref()).into_owned(),
+            ),
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => {
+                problems.push(XmlProblem {
+                    line: line_at(src, reader.error_position() as usize),
+                    message: format!("xml syntax: {e}"),
+                });
+                break;
+            }
+        }
+    }
+    if stack.len() > 1 {
+        problems.push(XmlProblem {
+            line: line_at(src, src.len()),
+            message: format!("input ended inside <{}>", stack.last().expect("root").name),
+        });
+        while stack.len() > 1 {
+            let mut el = stack.pop().expect("non-empty");
+            el.inner.1 = src.len();
+            stack
+                .last_mut()
+                .expect("root")
+                .children
+                .push(Node::Element(el));
+        }
+    }
+    let root = stack.pop().expect("root");
+    let top = root.children.into_iter().find_map(|n| match n {
+        Node::Element(e) => Some(e),
+        Node::Text(_) => None,
+    });
+    (top.unwrap_or_default(), problems)
+}
+
+fn push_text(el: &mut Element, text: String) {
+    if let Some(Node::Text(prev)) = el.children.last_mut() {
+        prev.push_str(&text);
+    } else {
+        el.children.push(Node::Text(text));
+    }
+}
+
+fn read_attrs(
+    e: &quick_xml::events::BytesStart,
+    el: &mut Element,
+    src: &[u8],
+    pos: usize,
+    problems: &mut Vec<XmlProblem>,
+) {
+    for a in e.attributes().with_checks(false) {
+        match a {
+            Ok(a) => {
+                let (v, _) = unescape(&a.value);
+                el.attrs.push((local(a.key.as_ref()), v));
+            }
+            Err(err) => problems.push(XmlProblem {
+                line: line_at(src, pos),
+                message: format!("bad attribute: {err}"),
+            }),
+        }
+    }
+}
+
+impl Element {
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// Direct children with this name.
+    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.elements().filter(move |e| e.name == name)
+    }
+
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.elements().find(|e| e.name == name)
+    }
+
+    /// Follows a path of child names: `el.path(&["Article", "Journal", "Title"])`.
+    pub fn path(&self, names: &[&str]) -> Option<&Element> {
+        let mut cur = self;
+        for n in names {
+            cur = cur.child(n)?;
+        }
+        Some(cur)
+    }
+
+    /// All descendants (depth first) with this name.
+    pub fn descendants<'a>(&'a self, name: &'a str, out: &mut Vec<&'a Element>) {
+        for e in self.elements() {
+            if e.name == name {
+                out.push(e);
+            }
+            e.descendants(name, out);
+        }
+    }
+
+    /// The concatenated text of the element and its descendants, white space folded.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        self.collect_text(&mut s);
+        fold_ws(&s)
+    }
+
+    fn collect_text(&self, out: &mut String) {
+        for n in &self.children {
+            match n {
+                Node::Text(t) => out.push_str(t),
+                Node::Element(e) => {
+                    e.collect_text(out);
+                    out.push(' ');
+                }
+            }
+        }
+    }
+
+    /// The content as markup when it has child elements (rich text such as `<p>`, `<i>`), else
+    /// its text. Sanitizing is the renderer's job; here nothing is lost.
+    pub fn inner_markup(&self, src: &[u8]) -> String {
+        if self.elements().next().is_none() {
+            return self.text_raw();
+        }
+        let (a, b) = self.inner;
+        if a <= b && b <= src.len() {
+            String::from_utf8_lossy(&src[a..b]).trim().to_string()
+        } else {
+            self.text()
+        }
+    }
+
+    /// Text of direct text children, trimmed, inner white space kept.
+    pub fn text_raw(&self) -> String {
+        let mut s = String::new();
+        for n in &self.children {
+            if let Node::Text(t) = n {
+                s.push_str(t);
+            }
+        }
+        s.trim().to_string()
+    }
+}
+
+pub fn fold_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_tree() {
+        let src = br#"<entry id="a"><name>T &amp; U</name><d><p>x <b>y</b></p></d><e/></entry>"#;
+        let (el, problems) = parse(src);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(el.attr("id"), Some("a"));
+        assert_eq!(el.child("name").unwrap().text(), "T & U");
+        assert_eq!(
+            el.child("d").unwrap().inner_markup(src),
+            "<p>x <b>y</b></p>"
+        );
+        assert!(el.child("e").is_some());
+    }
+
+    #[test]
+    fn recovers_from_broken_end_tag() {
+        let src = b"<entry>\n<name>Title</name\n<description>D</description>\n<x>1</x></entry>";
+        let (el, problems) = parse(src);
+        assert_eq!(el.child("name").unwrap().text(), "Title");
+        assert_eq!(el.child("x").unwrap().text(), "1");
+        assert_eq!(problems[0].line, 2);
+        assert!(
+            problems[0].message.contains("malformed end tag"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn unclosed_input() {
+        let (el, problems) = parse(b"<a><b>text");
+        assert_eq!(el.child("b").unwrap().text(), "text");
+        assert_eq!(problems.len(), 1);
+    }
+}
