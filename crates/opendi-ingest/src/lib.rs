@@ -85,3 +85,15 @@ pub fn parse_bytes(
     (format.parse)(&mut reader, &ctx, &mut |i| out.push(i))?;
     Ok(out)
 }
+
+/// Reads every input with format detection and collects the items: the entry point tests use.
+pub fn read_all(inputs: &[source::Input], today: PartialDate) -> (Vec<Item>, Vec<source::FileReport>) {
+    let opts = source::ReadOptions { format: None, today };
+    let progress = std::sync::atomic::AtomicU64::new(0);
+    let mut items = Vec::new();
+    let mut reports = Vec::new();
+    for i in inputs {
+        reports.extend(source::read(i, &opts, &progress, &mut |it| items.push(it)));
+    }
+    (items, reports)
+}
