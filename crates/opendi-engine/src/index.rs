@@ -1,0 +1,498 @@
+//! The search index (tantivy): field definitions, document building, search with facets,
+//! and MoreLikeThis. Derived data: always rebuildable from the store's change log.
+//!
+//! Invariant: the commit payload holds the highest store `seq` whose change is in the index;
+//! every change up to it is applied, none after it is required.
+
+use crate::store::StoredRecord;
+use crate::text::{organism_label, strip_tags};
+use crate::{EngineError, Result};
+use opendi_model::Publication;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::agg_result::AggregationResults;
+use tantivy::aggregation::AggregationCollector;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, MoreLikeThisQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
+};
+use tantivy::tokenizer::{LowerCaser, RawTokenizer, TextAnalyzer};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+
+/// Tokenizer for identifiers: the whole value, lower-cased (`PXD000005` == `pxd000005`).
+const ID_TOKENIZER: &str = "id_lower";
+/// Tokenizer for prose: words, lower-cased, English stemming.
+const TEXT_TOKENIZER: &str = "en_stem";
+
+/// Every field of the index, defined once. Text fields carry the names users type in
+/// `field:value` queries; `facet_*` fields hold exact values for counting and filtering.
+#[derive(Clone)]
+pub struct Fields {
+    pub rid: Field,
+    pub accession: Field,
+    pub repository: Field,
+    pub omics_type: Field,
+    pub title: Field,
+    pub description: Field,
+    pub keywords: Field,
+    pub organism: Field,
+    pub disease: Field,
+    pub tissue: Field,
+    pub cell_type: Field,
+    pub people: Field,
+    pub protocol: Field,
+    pub instrument: Field,
+    pub publication: Field,
+    pub xref: Field,
+    pub year: Field,
+    pub date: Field,
+    pub facet_repository: Field,
+    pub facet_omics: Field,
+    pub facet_organism: Field,
+    pub facet_disease: Field,
+    pub facet_tissue: Field,
+    pub facet_cell_type: Field,
+    pub stored_title: Field,
+}
+
+/// The facets the search offers, with the fields behind them.
+pub const FACETS: [(&str, &str); 7] = [
+    ("repository", "facet_repository"),
+    ("omics_type", "facet_omics"),
+    ("organism", "facet_organism"),
+    ("disease", "facet_disease"),
+    ("tissue", "facet_tissue"),
+    ("cell_type", "facet_cell_type"),
+    ("year", "year"),
+];
+
+fn build_schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |stored: bool| {
+        let idx = TextFieldIndexing::default().set_tokenizer(TEXT_TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let o = TextOptions::default().set_indexing_options(idx);
+        if stored {
+            o.set_stored()
+        } else {
+            o
+        }
+    };
+    let id_text = TextOptions::default()
+        .set_indexing_options(TextFieldIndexing::default().set_tokenizer(ID_TOKENIZER).set_index_option(IndexRecordOption::Basic));
+    let facet = STRING | FAST;
+    let fields = Fields {
+        rid: b.add_u64_field("rid", NumericOptions::default().set_indexed().set_fast().set_stored()),
+        accession: b.add_text_field("accession", id_text.clone().set_stored()),
+        repository: b.add_text_field("repository", id_text.clone().set_stored()),
+        omics_type: b.add_text_field("omics_type", text(false)),
+        title: b.add_text_field("title", text(false)),
+        description: b.add_text_field("description", text(false)),
+        keywords: b.add_text_field("keywords", text(false)),
+        organism: b.add_text_field("organism", text(false)),
+        disease: b.add_text_field("disease", text(false)),
+        tissue: b.add_text_field("tissue", text(false)),
+        cell_type: b.add_text_field("cell_type", text(false)),
+        people: b.add_text_field("people", text(false)),
+        protocol: b.add_text_field("protocol", text(false)),
+        instrument: b.add_text_field("instrument", text(false)),
+        publication: b.add_text_field("publication", text(false)),
+        xref: b.add_text_field("xref", id_text),
+        year: b.add_u64_field("year", INDEXED | FAST | STORED),
+        date: b.add_i64_field("date", INDEXED | FAST),
+        facet_repository: b.add_text_field("facet_repository", facet.clone()),
+        facet_omics: b.add_text_field("facet_omics", facet.clone()),
+        facet_organism: b.add_text_field("facet_organism", facet.clone()),
+        facet_disease: b.add_text_field("facet_disease", facet.clone()),
+        facet_tissue: b.add_text_field("facet_tissue", facet.clone()),
+        facet_cell_type: b.add_text_field("facet_cell_type", facet),
+        stored_title: b.add_text_field("stored_title", STORED),
+    };
+    (b.build(), fields)
+}
+
+/// Field weights for free-text queries (BM25 per field, summed).
+fn boosts(f: &Fields) -> Vec<(Field, f32)> {
+    vec![
+        (f.accession, 20.0),
+        (f.title, 3.0),
+        (f.keywords, 1.5),
+        (f.organism, 1.2),
+        (f.disease, 1.5),
+        (f.tissue, 1.2),
+        (f.cell_type, 1.2),
+        (f.omics_type, 1.0),
+        (f.description, 1.0),
+        (f.people, 1.0),
+        (f.publication, 0.6),
+        (f.protocol, 0.4),
+        (f.instrument, 0.6),
+        (f.xref, 2.0),
+    ]
+}
+
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    pub fields: Fields,
+    parser: QueryParser,
+}
+
+/// Sort orders for search results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    #[default]
+    Relevance,
+    DateDesc,
+    DateAsc,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub query: String,
+    pub limit: usize,
+    pub offset: usize,
+    pub facets: bool,
+    /// Facet filters: (facet name from [`FACETS`], exact value). Values of one facet are ORed,
+    /// facets are ANDed.
+    pub filters: Vec<(String, String)>,
+    pub sort: Sort,
+    pub facet_size: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    #[serde(skip)]
+    pub rid: u64,
+    pub accession: String,
+    pub repository: String,
+    pub title: String,
+    pub score: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResult {
+    pub count: u64,
+    pub hits: Vec<Hit>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub facets: BTreeMap<String, Vec<FacetCount>>,
+    /// Parts of the query that could not be read as written and were read as plain terms.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl SearchIndex {
+    pub fn open(dir: &Path) -> Result<SearchIndex> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = build_schema();
+        let mmap = tantivy::directory::MmapDirectory::open(dir).map_err(|e| EngineError::Index(e.to_string()))?;
+        let index = if Index::exists(&mmap).map_err(|e| EngineError::Index(e.to_string()))? {
+            let index = Index::open(mmap)?;
+            if index.schema() != schema {
+                return Err(EngineError::Incompatible(
+                    "the search index was written with another schema; run `opendi reindex` to rebuild it from the store".into(),
+                ));
+            }
+            index
+        } else {
+            Index::create(mmap, schema, Default::default())?
+        };
+        index.tokenizers().register(ID_TOKENIZER, TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).build());
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let mut parser = QueryParser::for_index(&index, boosts(&fields).iter().map(|(f, _)| *f).collect());
+        for (f, b) in boosts(&fields) {
+            parser.set_field_boost(f, b);
+        }
+        Ok(SearchIndex { index, reader, fields, parser })
+    }
+
+    pub fn writer(&self, heap_bytes: usize) -> Result<IndexWriter> {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
+        Ok(self.index.writer_with_num_threads(threads, heap_bytes.max(threads * 16 << 20))?)
+    }
+
+    /// The highest store seq the last commit covers.
+    pub fn committed_seq(&self) -> Result<i64> {
+        let metas = self.index.load_metas()?;
+        Ok(metas.payload.as_deref().and_then(|p| p.strip_prefix("seq=")).and_then(|s| s.parse().ok()).unwrap_or(0))
+    }
+
+    /// Commits the writer's pending changes, recording the seq they reach.
+    pub fn commit(&self, writer: &mut IndexWriter, seq: i64) -> Result<()> {
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&format!("seq={seq}"));
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    pub fn reload(&self) -> Result<()> {
+        Ok(self.reader.reload()?)
+    }
+
+    /// Removes a record's document (before re-adding it, or for a tombstone).
+    pub fn delete(&self, writer: &IndexWriter, rid: i64) {
+        writer.delete_term(Term::from_field_u64(self.fields.rid, rid as u64));
+    }
+
+    /// Builds the document of a live record. `pubs` are the shared publications it cites.
+    pub fn document(&self, rec: &StoredRecord, pubs: &[Publication]) -> TantivyDocument {
+        let f = &self.fields;
+        let d = &rec.dataset;
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(f.rid, rec.id as u64);
+        for acc in d.all_accessions() {
+            doc.add_text(f.accession, acc);
+        }
+        doc.add_text(f.repository, &d.repository);
+        doc.add_text(f.facet_repository, &d.repository);
+        for o in &d.omics_types {
+            doc.add_text(f.omics_type, o);
+            doc.add_text(f.facet_omics, o);
+        }
+        doc.add_text(f.title, &d.title);
+        doc.add_text(f.stored_title, &d.title);
+        doc.add_text(f.description, strip_tags(&d.description));
+        for k in d.submitter_keywords.iter().chain(&d.curator_keywords) {
+            doc.add_text(f.keywords, k);
+        }
+        for o in &d.organisms {
+            let label = organism_label(o);
+            if !o.name.is_empty() {
+                doc.add_text(f.organism, &o.name);
+            }
+            if !label.is_empty() {
+                doc.add_text(f.organism, &label);
+                doc.add_text(f.facet_organism, &label);
+            }
+            if let Some(t) = &o.taxon_id {
+                doc.add_text(f.xref, format!("taxonomy:{t}"));
+            }
+        }
+        for (terms, text_field, facet_field) in [
+            (&d.diseases, f.disease, f.facet_disease),
+            (&d.tissues, f.tissue, f.facet_tissue),
+            (&d.cell_types, f.cell_type, f.facet_cell_type),
+        ] {
+            for t in terms {
+                doc.add_text(text_field, &t.label);
+                doc.add_text(facet_field, &t.label);
+                if let Some(id) = &t.id {
+                    doc.add_text(f.xref, id);
+                }
+            }
+        }
+        for p in &d.people {
+            doc.add_text(f.people, &p.name);
+        }
+        for p in d.data_protocols.iter().chain(&d.sample_protocols).chain(&d.modifications).chain(&d.software) {
+            doc.add_text(f.protocol, strip_tags(p));
+        }
+        for i in &d.instruments {
+            doc.add_text(f.instrument, i);
+        }
+        for c in &d.cross_refs {
+            doc.add_text(f.xref, format!("{}:{}", c.database, c.key));
+            doc.add_text(f.xref, &c.key);
+        }
+        for r in &d.publications {
+            if let Some(c) = &r.citation {
+                doc.add_text(f.publication, c);
+            }
+            for id in [&r.pmid, &r.doi, &r.pmcid].into_iter().flatten() {
+                doc.add_text(f.xref, id);
+            }
+        }
+        for p in pubs {
+            // A record that is itself this publication already has its text in title/description.
+            if p.title != d.title {
+                doc.add_text(f.publication, &p.title);
+                doc.add_text(f.publication, strip_tags(&p.abstract_text));
+            }
+        }
+        if let Some(date) = d.main_date() {
+            doc.add_u64(f.year, date.year.max(0) as u64);
+            doc.add_i64(f.date, date.days_since_epoch());
+        }
+        doc
+    }
+
+    fn facet_field(&self, name: &str) -> Option<Field> {
+        let f = &self.fields;
+        Some(match name {
+            "repository" => f.facet_repository,
+            "omics_type" => f.facet_omics,
+            "organism" => f.facet_organism,
+            "disease" => f.facet_disease,
+            "tissue" => f.facet_tissue,
+            "cell_type" => f.facet_cell_type,
+            _ => return None,
+        })
+    }
+
+    /// Parses a user query leniently: what cannot be read as query syntax is read as terms.
+    pub fn parse_query(&self, q: &str) -> (Box<dyn Query>, Vec<String>) {
+        let q = q.trim();
+        if q.is_empty() || q == "*" || q == "*:*" {
+            return (Box::new(AllQuery), vec![]);
+        }
+        let (query, errors) = self.parser.parse_query_lenient(q);
+        (query, errors.into_iter().map(|e| e.to_string()).collect())
+    }
+
+    fn with_filters(&self, query: Box<dyn Query>, filters: &[(String, String)], warnings: &mut Vec<String>) -> Box<dyn Query> {
+        if filters.is_empty() {
+            return query;
+        }
+        let mut by_facet: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (k, v) in filters {
+            by_facet.entry(k.as_str()).or_default().push(v.as_str());
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query)];
+        for (facet, values) in by_facet {
+            let terms: Vec<(Occur, Box<dyn Query>)> = values
+                .iter()
+                .filter_map(|v| {
+                    let term = if facet == "year" {
+                        Term::from_field_u64(self.fields.year, v.parse().ok()?)
+                    } else {
+                        Term::from_field_text(self.facet_field(facet)?, v)
+                    };
+                    Some((Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>))
+                })
+                .collect();
+            if terms.is_empty() {
+                warnings.push(format!("unknown facet filter {facet}={values:?}"));
+                continue;
+            }
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(terms))));
+        }
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
+        let searcher = self.reader.searcher();
+        let (query, mut warnings) = self.parse_query(&req.query);
+        let query = self.with_filters(query, &req.filters, &mut warnings);
+        let limit = req.limit.max(1);
+        let top = TopDocs::with_limit(limit).and_offset(req.offset);
+        let (scored, count): (Vec<(f32, DocAddress)>, usize) = match req.sort {
+            Sort::Relevance => searcher.search(&query, &(top.order_by_score(), Count))?,
+            Sort::DateDesc | Sort::DateAsc => {
+                let order = if req.sort == Sort::DateDesc { Order::Desc } else { Order::Asc };
+                let (docs, count) = searcher.search(&query, &(top.order_by_fast_field::<i64>("date", order), Count))?;
+                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), count)
+            }
+        };
+        let mut hits = Vec::with_capacity(scored.len());
+        for (score, addr) in scored {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let s = |f: Field| doc.get_first(f).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            hits.push(Hit {
+                rid: doc.get_first(self.fields.rid).and_then(|v| v.as_u64()).unwrap_or(0),
+                accession: s(self.fields.accession),
+                repository: s(self.fields.repository),
+                title: s(self.fields.stored_title),
+                score,
+                year: doc.get_first(self.fields.year).and_then(|v| v.as_u64()),
+            });
+        }
+        let facets = if req.facets { self.facet_counts(&*query, req.facet_size.max(1))? } else { BTreeMap::new() };
+        Ok(SearchResult { count: count as u64, hits, facets, warnings })
+    }
+
+    /// Counts per facet value over the documents matching `query`.
+    pub fn facet_counts(&self, query: &dyn Query, size: usize) -> Result<BTreeMap<String, Vec<FacetCount>>> {
+        let searcher = self.reader.searcher();
+        let mut req = serde_json::Map::new();
+        for (name, field) in FACETS {
+            let size = if name == "year" { 500 } else { size };
+            req.insert(name.to_string(), serde_json::json!({ "terms": { "field": field, "size": size } }));
+        }
+        let aggs: Aggregations = serde_json::from_value(serde_json::Value::Object(req)).map_err(|e| EngineError::Index(e.to_string()))?;
+        let collector = AggregationCollector::from_aggs(aggs, Default::default());
+        let res: AggregationResults = searcher.search(query, &collector)?;
+        let json = serde_json::to_value(&res).map_err(|e| EngineError::Index(e.to_string()))?;
+        let mut out = BTreeMap::new();
+        for (name, _) in FACETS {
+            let mut counts: Vec<FacetCount> = json[name]["buckets"]
+                .as_array()
+                .map(|b| {
+                    b.iter()
+                        .filter_map(|x| {
+                            let value = match &x["key"] {
+                                serde_json::Value::String(s) => s.clone(),
+                                serde_json::Value::Number(n) => n.as_f64().map(|f| (f as i64).to_string())?,
+                                _ => return None,
+                            };
+                            Some(FacetCount { value, count: x["doc_count"].as_u64()? })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if name == "year" {
+                counts.sort_by(|a, b| b.value.cmp(&a.value));
+            }
+            out.insert(name.to_string(), counts);
+        }
+        Ok(out)
+    }
+
+    /// The document address of a record, if indexed.
+    pub fn address(&self, rid: i64) -> Result<Option<DocAddress>> {
+        let searcher = self.reader.searcher();
+        let q = TermQuery::new(Term::from_field_u64(self.fields.rid, rid as u64), IndexRecordOption::Basic);
+        let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
+        Ok(top.first().map(|(_, a)| *a))
+    }
+
+    /// Lucene-style MoreLikeThis over title and description: the first version of "similar".
+    pub fn more_like_this(&self, rec: &StoredRecord, limit: usize) -> Result<Vec<Hit>> {
+        let f = &self.fields;
+        let d = &rec.dataset;
+        let fields = vec![
+            (f.title, vec![OwnedValue::Str(d.title.clone())]),
+            (f.description, vec![OwnedValue::Str(strip_tags(&d.description))]),
+        ];
+        let mlt = MoreLikeThisQuery::builder()
+            .with_min_doc_frequency(1)
+            .with_max_doc_frequency(self.reader.searcher().num_docs() / 2 + 2)
+            .with_min_term_frequency(1)
+            .with_min_word_length(3)
+            .with_max_query_terms(25)
+            .with_document_fields(fields);
+        let not_self: Box<dyn Query> = Box::new(TermQuery::new(Term::from_field_u64(f.rid, rec.id as u64), IndexRecordOption::Basic));
+        let query = BooleanQuery::new(vec![(Occur::Must, Box::new(mlt)), (Occur::MustNot, not_self)]);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        let mut hits = Vec::new();
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let s = |fl: Field| doc.get_first(fl).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            hits.push(Hit {
+                rid: doc.get_first(f.rid).and_then(|v| v.as_u64()).unwrap_or(0),
+                accession: s(f.accession),
+                repository: s(f.repository),
+                title: s(f.stored_title),
+                score,
+                year: doc.get_first(f.year).and_then(|v| v.as_u64()),
+            });
+        }
+        Ok(hits)
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+}

@@ -1,0 +1,274 @@
+//! The opendi engine: the record store (source of truth), the search index derived from it,
+//! similarity and statistics, behind one `Engine` facade.
+//!
+//! The engine receives normalized records; it never parses a source format, and it knows
+//! nothing of HTTP or the command line.
+
+mod index;
+pub mod store;
+pub mod text;
+
+pub use index::{FacetCount, Hit, SearchIndex, SearchRequest, SearchResult, Sort, FACETS};
+use opendi_model::{Dataset, Publication};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+pub use store::{Change, ChangeRow, HistoryEntry, NewRecord, Outcome, SqliteStore, Store, StoreStats, StoredRecord};
+use tantivy::IndexWriter;
+
+/// Engine failures. `NotFound` and `Incompatible` are the caller's to explain; the rest are
+/// internal (a broken disk, a bug).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A file-system operation failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The embedded database failed.
+    #[error("store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The search index failed.
+    #[error("index: {0}")]
+    Index(String),
+    /// A stored record could not be decoded.
+    #[error("corrupt stored record: {0}")]
+    Corrupt(String),
+    /// The data directory was written by another version and cannot be used as is.
+    #[error("{0}")]
+    Incompatible(String),
+    /// Another process holds the index writer.
+    #[error("another opendi process is writing to this data directory")]
+    Busy,
+}
+
+impl From<tantivy::TantivyError> for EngineError {
+    fn from(e: tantivy::TantivyError) -> Self {
+        match e {
+            tantivy::TantivyError::LockFailure(..) => EngineError::Busy,
+            e => EngineError::Index(e.to_string()),
+        }
+    }
+}
+
+impl From<serde_json::Error> for EngineError {
+    fn from(e: serde_json::Error) -> Self {
+        EngineError::Corrupt(e.to_string())
+    }
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// Where and how the engine keeps its data.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    /// Memory the index writer may buffer before flushing a segment.
+    pub index_heap_bytes: usize,
+}
+
+impl EngineConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        EngineConfig { data_dir: data_dir.into(), index_heap_bytes: 256 << 20 }
+    }
+}
+
+/// The data directory's layout version; refused when newer than this build.
+pub const DATA_DIR_VERSION: u32 = 1;
+
+pub struct Engine {
+    store: Box<dyn Store>,
+    index: SearchIndex,
+    writer: Mutex<Option<IndexWriter>>,
+    config: EngineConfig,
+}
+
+/// Whole-engine statistics.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    pub store: StoreStats,
+    pub indexed_documents: u64,
+    pub index_seq: i64,
+    pub facets: std::collections::BTreeMap<String, Vec<FacetCount>>,
+}
+
+fn check_layout(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let marker = dir.join("VERSION");
+    match std::fs::read_to_string(&marker) {
+        Ok(s) => {
+            let v: u32 = s.trim().parse().map_err(|_| EngineError::Incompatible(format!("unreadable {}", marker.display())))?;
+            if v > DATA_DIR_VERSION {
+                return Err(EngineError::Incompatible(format!(
+                    "{} was written by a newer opendi (layout {v}; this build reads up to {DATA_DIR_VERSION})",
+                    dir.display()
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(std::fs::write(marker, format!("{DATA_DIR_VERSION}\n"))?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Engine {
+    /// Opens (or creates) the embedded engine in `config.data_dir`, and brings the index up to
+    /// date with the store (after a crash, the index may lag behind what the store committed).
+    pub fn open(config: EngineConfig) -> Result<Engine> {
+        check_layout(&config.data_dir)?;
+        let store = SqliteStore::open(&config.data_dir.join("store.sqlite"))?;
+        Self::with_store(Box::new(store), config)
+    }
+
+    /// Opens the engine over any store (the index still lives in `config.data_dir`).
+    pub fn with_store(store: Box<dyn Store>, config: EngineConfig) -> Result<Engine> {
+        let index = SearchIndex::open(&config.data_dir.join("index"))?;
+        let engine = Engine { store, index, writer: Mutex::new(None), config };
+        if engine.store.last_seq()? > engine.index.committed_seq()? {
+            engine.catch_up()?;
+        }
+        Ok(engine)
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    pub fn index(&self) -> &SearchIndex {
+        &self.index
+    }
+
+    fn with_writer<T>(&self, f: impl FnOnce(&mut IndexWriter) -> Result<T>) -> Result<T> {
+        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            *guard = Some(self.index.writer(self.config.index_heap_bytes)?);
+        }
+        f(guard.as_mut().expect("writer"))
+    }
+
+    /// Applies the store's changes the index has not seen yet. Returns how many were applied.
+    pub fn catch_up(&self) -> Result<u64> {
+        let mut applied = 0u64;
+        let mut seq = self.index.committed_seq()?;
+        self.with_writer(|w| {
+            loop {
+                let rows = self.store.changes_since(seq, 2000)?;
+                if rows.is_empty() {
+                    break;
+                }
+                for row in &rows {
+                    self.index.delete(w, row.record.id);
+                    if !row.record.deleted {
+                        let pubs = self.cited_publications(&row.record.dataset, None)?;
+                        w.add_document(self.index.document(&row.record, &pubs))?;
+                    }
+                    seq = row.seq;
+                    applied += 1;
+                }
+            }
+            self.index.commit(w, seq)
+        })?;
+        if applied > 0 {
+            tracing::info!(applied, seq, "index caught up with the store");
+        }
+        Ok(applied)
+    }
+
+    /// The shared publications a dataset cites, except `own` (the record's own publication).
+    pub fn cited_publications(&self, d: &Dataset, own: Option<&Publication>) -> Result<Vec<Publication>> {
+        let mut out = Vec::new();
+        for r in &d.publications {
+            if let Some(own) = own {
+                if (r.pmid.is_some() && r.pmid == own.pmid) || (r.doi.is_some() && r.doi == own.doi) {
+                    continue;
+                }
+            }
+            if r.pmid.is_none() && r.doi.is_none() && r.pmcid.is_none() {
+                continue;
+            }
+            if let Some(p) = self.store.publication(r.pmid.as_deref(), r.doi.as_deref(), r.pmcid.as_deref())? {
+                if own.is_none_or(|o| o.title != p.title) {
+                    out.push(p);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes a batch to the store (one transaction) and hands its changes to the index
+    /// writer. Changes become searchable at the next [`Engine::commit`]; the store has them
+    /// already, so a crash before that commit loses nothing (the next open catches up).
+    pub fn apply(&self, batch: &[Change], now: i64) -> Result<Vec<(Outcome, i64)>> {
+        let outcomes = self.store.apply(batch, now)?;
+        self.with_writer(|w| {
+            for (change, (outcome, id)) in batch.iter().zip(&outcomes) {
+                match (change, outcome) {
+                    (_, Outcome::Unchanged) => {}
+                    (Change::Upsert(r), _) => {
+                        self.index.delete(w, *id);
+                        let rec = StoredRecord {
+                            id: *id,
+                            repository: r.dataset.repository.clone(),
+                            accession: r.dataset.accession.clone(),
+                            version: 0,
+                            content_hash: String::new(),
+                            format: String::new(),
+                            source: String::new(),
+                            first_ingested: now,
+                            last_ingested: now,
+                            deleted: false,
+                            seq: 0,
+                            dataset: r.dataset.clone(),
+                            diagnostics: vec![],
+                        };
+                        let pubs = self.cited_publications(&r.dataset, r.publication.as_ref())?;
+                        w.add_document(self.index.document(&rec, &pubs))?;
+                    }
+                    (Change::Delete { .. }, _) => self.index.delete(w, *id),
+                }
+            }
+            Ok(())
+        })?;
+        Ok(outcomes)
+    }
+
+    /// Makes everything applied so far searchable.
+    pub fn commit(&self) -> Result<()> {
+        let seq = self.store.last_seq()?;
+        self.with_writer(|w| self.index.commit(w, seq))
+    }
+
+    /// Resolves `REPOSITORY/ACCESSION` or any accession (primary or secondary) to record ids.
+    pub fn resolve(&self, key: &str) -> Result<Vec<i64>> {
+        let key = key.trim();
+        if let Some((repo, acc)) = key.split_once('/') {
+            if let Some(id) = self.store.by_key(&opendi_model::repository_key(repo), acc)? {
+                return Ok(vec![id]);
+            }
+        }
+        self.store.find_accession(key)
+    }
+
+    pub fn record(&self, id: i64) -> Result<Option<StoredRecord>> {
+        self.store.get(id)
+    }
+
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
+        self.index.search(req)
+    }
+
+    /// Records similar to record `id` (first version: MoreLikeThis over title and description).
+    pub fn similar(&self, id: i64, limit: usize) -> Result<Vec<Hit>> {
+        match self.store.get(id)? {
+            Some(rec) => self.index.more_like_this(&rec, limit),
+            None => Ok(vec![]),
+        }
+    }
+
+    pub fn stats(&self) -> Result<Stats> {
+        let facets = self.index.facet_counts(&tantivy::query::AllQuery, 20)?;
+        Ok(Stats { store: self.store.stats()?, indexed_documents: self.index.num_docs(), index_seq: self.index.committed_seq()?, facets })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+}

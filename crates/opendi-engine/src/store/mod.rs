@@ -1,0 +1,117 @@
+//! The record store: the source of truth. Raw and normalized records, provenance, history,
+//! tombstones, shared publications and counters. The index is derived from it and can always
+//! be rebuilt from its change log (`seq`).
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::Result;
+use opendi_model::{Dataset, Diagnostic, Publication};
+use serde::Serialize;
+
+/// A record to write, as the ingest pipeline hands it over.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub dataset: Dataset,
+    pub raw: String,
+    pub format: String,
+    /// Where it was read from (file or URL).
+    pub source: String,
+    pub diagnostics: Vec<Diagnostic>,
+    pub publication: Option<Publication>,
+}
+
+/// One write of a batch.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Upsert(Box<NewRecord>),
+    Delete { repository: String, accession: String, source: String },
+}
+
+/// What a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    New,
+    Updated,
+    Unchanged,
+    Deleted,
+    /// A deletion of a record the store never had (kept as a tombstone all the same).
+    DeletedUnknown,
+}
+
+/// A stored record with its provenance.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredRecord {
+    pub id: i64,
+    pub repository: String,
+    pub accession: String,
+    pub version: i64,
+    pub content_hash: String,
+    pub format: String,
+    pub source: String,
+    /// Unix seconds.
+    pub first_ingested: i64,
+    pub last_ingested: i64,
+    pub deleted: bool,
+    pub seq: i64,
+    pub dataset: Dataset,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A previous version of a record.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    pub version: i64,
+    pub content_hash: String,
+    pub format: String,
+    pub source: String,
+    pub ingested: i64,
+    pub replaced: i64,
+    pub deleted: bool,
+    pub dataset: Dataset,
+}
+
+/// One entry of the change log: the record as it is now (tombstones included).
+#[derive(Debug, Clone)]
+pub struct ChangeRow {
+    pub seq: i64,
+    pub record: StoredRecord,
+}
+
+/// Whole-store figures.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StoreStats {
+    pub records: u64,
+    pub deleted: u64,
+    pub with_errors: u64,
+    pub publications: u64,
+    pub history_versions: u64,
+    pub last_seq: i64,
+    pub per_repository: Vec<(String, u64)>,
+    pub per_format: Vec<(String, u64)>,
+}
+
+/// The store's contract. The embedded default is SQLite; a PostgreSQL store for multi-node
+/// deployments implements the same trait.
+///
+/// Invariant: every write that changes a record (insert, update, tombstone) takes a new,
+/// strictly increasing `seq`, in the same transaction as the write.
+pub trait Store: Send + Sync {
+    /// Applies a batch in one transaction; returns each change's outcome and record id.
+    fn apply(&self, batch: &[Change], now: i64) -> Result<Vec<(Outcome, i64)>>;
+    fn get(&self, id: i64) -> Result<Option<StoredRecord>>;
+    /// The raw source text of a record's current version.
+    fn raw(&self, id: i64) -> Result<Option<String>>;
+    fn by_key(&self, repository: &str, accession: &str) -> Result<Option<i64>>;
+    /// Records answering to an accession (primary or secondary), case-insensitively.
+    fn find_accession(&self, accession: &str) -> Result<Vec<i64>>;
+    fn history(&self, id: i64) -> Result<Vec<HistoryEntry>>;
+    /// Changes with `seq > after`, oldest first, at most `limit`.
+    fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<ChangeRow>>;
+    fn last_seq(&self) -> Result<i64>;
+    /// A shared publication by PMID, DOI or PMCID.
+    fn publication(&self, pmid: Option<&str>, doi: Option<&str>, pmcid: Option<&str>) -> Result<Option<Publication>>;
+    fn stats(&self) -> Result<StoreStats>;
+}

@@ -1,0 +1,290 @@
+//! Command-line contract. Scripts depend on it: flags and JSON shapes stay stable.
+
+use crate::{gen, ingest_cmd, UsageError};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use opendi_engine::{Engine, EngineConfig, SearchRequest, Sort};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "opendi", version, about = "An open discovery index for biomedical datasets")]
+pub struct Cli {
+    /// Data directory of the embedded store and index.
+    #[arg(long, global = true, env = "OPENDI_DATA_DIR", default_value = "./opendi-data")]
+    pub data_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Read records from files, folders or URLs (plain, gzip or zip) into the index.
+    Ingest(ingest_cmd::IngestArgs),
+    /// Search the index.
+    Search(SearchArgs),
+    /// Datasets similar to one dataset.
+    Similar {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// ACCESSION or REPOSITORY/ACCESSION.
+        accession: String,
+    },
+    /// Show one record: normalized, with provenance, history and diagnostics.
+    Show {
+        #[arg(long)]
+        json: bool,
+        /// Also print the raw source record.
+        #[arg(long)]
+        raw: bool,
+        /// ACCESSION (any of its accessions) or REPOSITORY/ACCESSION.
+        accession: String,
+    },
+    /// Counts per repository, format, omics type, organism …
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate a realistic corpus with the project's own generator.
+    Gen(gen::GenArgs),
+    /// Generate a small demo corpus, ingest it and run example searches.
+    Demo {
+        /// Number of demo records.
+        #[arg(long, default_value_t = 2000)]
+        records: usize,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct SearchArgs {
+    #[arg(long)]
+    json: bool,
+    #[arg(long, default_value_t = 10)]
+    limit: usize,
+    #[arg(long, default_value_t = 0)]
+    offset: usize,
+    /// Include facet counts.
+    #[arg(long)]
+    facets: bool,
+    /// Facet filter FACET=VALUE (repeatable), e.g. --filter organism="Homo sapiens".
+    #[arg(long = "filter")]
+    filters: Vec<String>,
+    /// relevance, date_desc or date_asc.
+    #[arg(long, default_value = "relevance")]
+    sort: String,
+    /// Run every line of FILE as a query, writing one JSON object per line.
+    #[arg(long)]
+    queries: Option<PathBuf>,
+    /// The query (terms, "phrases", field:value, AND/OR/NOT).
+    query: Option<String>,
+}
+
+pub fn open_engine(data_dir: &std::path::Path) -> Result<Engine> {
+    Engine::open(EngineConfig::new(data_dir)).with_context(|| format!("opening data directory {}", data_dir.display()))
+}
+
+pub fn run() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OPENDI_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Ingest(args) => ingest_cmd::run(&cli.data_dir, &args),
+        Command::Search(args) => search(&cli.data_dir, &args),
+        Command::Similar { json, limit, accession } => similar(&cli.data_dir, json, limit, &accession),
+        Command::Show { json, raw, accession } => show(&cli.data_dir, json, raw, &accession),
+        Command::Stats { json } => stats(&cli.data_dir, json),
+        Command::Gen(args) => gen::run(&args),
+        Command::Demo { records } => demo(&cli.data_dir, records),
+    }
+}
+
+fn parse_sort(s: &str) -> Result<Sort> {
+    serde_json::from_value(json!(s)).map_err(|_| UsageError(format!("unknown sort {s:?}: use relevance, date_desc or date_asc")).into())
+}
+
+fn search_request(args: &SearchArgs, query: &str) -> Result<SearchRequest> {
+    let mut filters = Vec::new();
+    for f in &args.filters {
+        let (k, v) = f.split_once('=').ok_or_else(|| UsageError(format!("--filter {f:?}: expected FACET=VALUE")))?;
+        filters.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    Ok(SearchRequest {
+        query: query.to_string(),
+        limit: args.limit,
+        offset: args.offset,
+        facets: args.facets,
+        filters,
+        sort: parse_sort(&args.sort)?,
+        facet_size: 20,
+    })
+}
+
+fn search(data_dir: &std::path::Path, args: &SearchArgs) -> Result<()> {
+    let engine = open_engine(data_dir)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if let Some(file) = &args.queries {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        for line in text.lines() {
+            let res = engine.search(&search_request(args, line)?)?;
+            serde_json::to_writer(&mut out, &res)?;
+            writeln!(out)?;
+        }
+        return Ok(());
+    }
+    let query = args.query.as_deref().ok_or_else(|| UsageError("give a QUERY or --queries FILE".into()))?;
+    let res = engine.search(&search_request(args, query)?)?;
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &res)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    for w in &res.warnings {
+        writeln!(out, "note: {w}")?;
+    }
+    writeln!(out, "{} datasets match", res.count)?;
+    for (i, h) in res.hits.iter().enumerate() {
+        writeln!(out, "{:>3}. {} | {} | {:.2}  {}", args.offset + i + 1, h.accession, h.repository, h.score, h.title)?;
+    }
+    for (facet, counts) in &res.facets {
+        if counts.is_empty() {
+            continue;
+        }
+        let top: Vec<String> = counts.iter().take(8).map(|c| format!("{} ({})", c.value, c.count)).collect();
+        writeln!(out, "  {facet}: {}", top.join(", "))?;
+    }
+    Ok(())
+}
+
+/// Finds exactly one record for the user's key, or explains.
+fn resolve_one(engine: &Engine, key: &str) -> Result<i64> {
+    let ids = engine.resolve(key)?;
+    match ids.as_slice() {
+        [] => Err(UsageError(format!("no record with accession {key:?}")).into()),
+        [id] => Ok(*id),
+        many => {
+            let mut names = Vec::new();
+            for id in many {
+                if let Some(r) = engine.record(*id)? {
+                    names.push(format!("{}/{}", r.repository, r.accession));
+                }
+            }
+            // Prefer the record whose own accession it is.
+            for id in many {
+                if engine.record(*id)?.is_some_and(|r| r.accession.eq_ignore_ascii_case(key)) {
+                    return Ok(*id);
+                }
+            }
+            Err(UsageError(format!("{key:?} names several records: {}; give REPOSITORY/ACCESSION", names.join(", "))).into())
+        }
+    }
+}
+
+fn similar(data_dir: &std::path::Path, json: bool, limit: usize, key: &str) -> Result<()> {
+    let engine = open_engine(data_dir)?;
+    let id = resolve_one(&engine, key)?;
+    let hits = engine.similar(id, limit)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&json!({ "similar": hits }))?);
+    } else {
+        for h in hits {
+            println!("{} | {} | {:.2}  {}", h.accession, h.repository, h.score, h.title);
+        }
+    }
+    Ok(())
+}
+
+fn show(data_dir: &std::path::Path, as_json: bool, raw: bool, key: &str) -> Result<()> {
+    let engine = open_engine(data_dir)?;
+    let id = resolve_one(&engine, key)?;
+    let rec = engine.record(id)?.context("record vanished")?;
+    let history = engine.store().history(id)?;
+    let pubs = engine.cited_publications(&rec.dataset, None)?;
+    let raw_text = if raw { engine.store().raw(id)? } else { None };
+    if as_json {
+        let mut v = serde_json::to_value(&rec)?;
+        v["history"] = serde_json::to_value(&history)?;
+        v["publications"] = serde_json::to_value(&pubs)?;
+        if let Some(r) = raw_text {
+            v["raw"] = json!(r);
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    let d = &rec.dataset;
+    println!("{} | {} | {}", d.accession, d.repository, d.main_date().map(|x| x.to_string()).unwrap_or_default());
+    println!("{}", d.title);
+    if rec.deleted {
+        println!("(deleted)");
+    }
+    println!("omics: {}", d.omics_types.join(", "));
+    let orgs: Vec<String> = d.organisms.iter().map(opendi_engine::text::organism_label).collect();
+    println!("organisms: {}", orgs.join(", "));
+    println!("format {} from {}, version {}, hash {}", rec.format, rec.source, rec.version, &rec.content_hash[..rec.content_hash.len().min(16)]);
+    for diag in &rec.diagnostics {
+        println!("  {diag}");
+    }
+    println!();
+    println!("{}", opendi_engine::text::strip_tags(&d.description));
+    for p in pubs {
+        println!("\npublication: {} {} ({})", p.title, p.journal.unwrap_or_default(), p.pmid.unwrap_or_default());
+    }
+    if let Some(r) = raw_text {
+        println!("\n{r}");
+    }
+    Ok(())
+}
+
+fn stats(data_dir: &std::path::Path, as_json: bool) -> Result<()> {
+    let engine = open_engine(data_dir)?;
+    let s = engine.stats()?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(());
+    }
+    println!(
+        "{} records ({} deleted, {} with errors), {} publications, {} indexed, {} earlier versions",
+        s.store.records, s.store.deleted, s.store.with_errors, s.store.publications, s.indexed_documents, s.store.history_versions
+    );
+    let max = s.store.per_repository.iter().map(|(_, c)| *c).max().unwrap_or(1).max(1);
+    println!("\nper repository:");
+    for (r, c) in &s.store.per_repository {
+        println!("  {r:<28} {c:>8} {}", "█".repeat(((c * 40) / max).max(1) as usize));
+    }
+    for (facet, counts) in &s.facets {
+        if counts.is_empty() {
+            continue;
+        }
+        println!("\n{facet}:");
+        let max = counts.iter().map(|c| c.count).max().unwrap_or(1).max(1);
+        for c in counts.iter().take(10) {
+            println!("  {:<40} {:>8} {}", c.value, c.count, "█".repeat(((c.count * 40) / max).max(1) as usize));
+        }
+    }
+    Ok(())
+}
+
+fn demo(data_dir: &std::path::Path, records: usize) -> Result<()> {
+    std::fs::create_dir_all(data_dir)?;
+    let corpus = data_dir.join("demo-corpus.xml.gz");
+    eprintln!("generating {records} demo records into {}", corpus.display());
+    gen::write_corpus(&corpus, records, gen::Format::OmicsdiXml, 42)?;
+    let args = ingest_cmd::IngestArgs::for_paths(vec![corpus.display().to_string()]);
+    ingest_cmd::run(data_dir, &args)?;
+    let engine = open_engine(data_dir)?;
+    for q in ["breast cancer proteomics", "\"mass spectrometry\" AND liver", "organism:mouse", "aplastic anemia"] {
+        let res = engine.search(&SearchRequest { query: q.into(), limit: 3, facets: false, ..Default::default() })?;
+        println!("\nsearch {q:?}: {} datasets", res.count);
+        for h in res.hits {
+            println!("  {} | {} | {}", h.accession, h.repository, h.title);
+        }
+    }
+    println!("\nnext: opendi --data-dir {} search \"your terms\" --facets", data_dir.display());
+    Ok(())
+}

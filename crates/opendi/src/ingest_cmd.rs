@@ -1,0 +1,257 @@
+//! `opendi ingest`: sources -> parsers (a reader thread) -> store and index (this thread),
+//! with a progress bar and a summary.
+
+use crate::UsageError;
+use anyhow::Result;
+use opendi_engine::{Change, NewRecord, Outcome};
+use opendi_ingest::source::{self, FileReport, Input, ReadOptions};
+use opendi_model::{Diagnostic, Item, PartialDate, Severity};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(clap::Args, Clone)]
+pub struct IngestArgs {
+    /// Source format, or auto to detect it from each file's content.
+    #[arg(long, default_value = "auto")]
+    pub format: String,
+    /// Do not store records that have errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Records per store transaction.
+    #[arg(long, default_value_t = 2000, hide = true)]
+    pub batch: usize,
+    /// Files, folders or http(s) URLs.
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+}
+
+impl IngestArgs {
+    pub fn for_paths(paths: Vec<String>) -> Self {
+        IngestArgs { format: "auto".into(), strict: false, json: false, batch: 2000, paths }
+    }
+}
+
+/// What an ingest did. Field names are part of the CLI contract (`--json`).
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub files: usize,
+    pub files_skipped: usize,
+    pub files_failed: usize,
+    pub records: u64,
+    pub new: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub deleted: u64,
+    /// Records not stored because of errors (`--strict`).
+    pub rejected: u64,
+    pub errors: u64,
+    pub warnings: u64,
+    pub seconds: f64,
+    pub records_per_second: f64,
+    pub megabytes_per_second: f64,
+    pub findings_by_code: BTreeMap<String, u64>,
+    /// The first findings in full (all of them are counted above).
+    pub diagnostics: Vec<Diagnostic>,
+    pub skipped: Vec<FileNote>,
+    pub failed: Vec<FileNote>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileNote {
+    pub file: String,
+    pub reason: String,
+}
+
+const MAX_LISTED_DIAGNOSTICS: usize = 1000;
+
+impl Summary {
+    fn note(&mut self, d: &Diagnostic) {
+        match d.severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+        }
+        *self.findings_by_code.entry(d.code.clone()).or_default() += 1;
+        if self.diagnostics.len() < MAX_LISTED_DIAGNOSTICS {
+            self.diagnostics.push(d.clone());
+        }
+    }
+}
+
+fn today() -> PartialDate {
+    let now = chrono::Utc::now().date_naive();
+    use chrono::Datelike;
+    PartialDate::ymd(now.year(), now.month() as u8, now.day() as u8).expect("today is a date")
+}
+
+pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
+    let format = match args.format.as_str() {
+        "auto" => None,
+        name => Some(opendi_ingest::format_by_name(name).ok_or_else(|| {
+            let known: Vec<&str> = opendi_ingest::FORMATS.iter().map(|f| f.name).collect();
+            UsageError(format!("unknown format {name:?}; known: auto, {}", known.join(", ")))
+        })?),
+    };
+    let inputs = source::expand(&args.paths).map_err(|e| UsageError(e.to_string()))?;
+    let engine = crate::cli::open_engine(data_dir)?;
+    let total_bytes: u64 = inputs.iter().filter_map(Input::size).sum();
+    let progress = Arc::new(AtomicU64::new(0));
+    let bar = progress_bar(total_bytes);
+    let started = Instant::now();
+
+    // The reader thread parses; this thread writes. Bounded, so memory stays flat.
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Item>>(4);
+    let reader_progress = Arc::clone(&progress);
+    let batch_size = args.batch.max(1);
+    let reader = std::thread::spawn(move || -> Vec<FileReport> {
+        let opts = ReadOptions { format, today: today() };
+        let mut reports = Vec::new();
+        let mut batch = Vec::with_capacity(batch_size);
+        for input in &inputs {
+            let mut send = |item: Item| {
+                batch.push(item);
+                if batch.len() >= batch_size {
+                    // A closed channel means the writer failed; it reports why.
+                    let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)));
+                }
+            };
+            reports.extend(source::read(input, &opts, &reader_progress, &mut send));
+        }
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        reports
+    });
+
+    let mut summary = Summary::default();
+    let now = chrono::Utc::now().timestamp();
+    let mut since_commit = 0u64;
+    let write_result = (|| -> Result<()> {
+        for items in rx.iter() {
+            let mut changes = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    Item::Record(rec) => {
+                        summary.records += 1;
+                        for d in &rec.diagnostics {
+                            summary.note(d);
+                        }
+                        if args.strict && rec.has_errors() {
+                            summary.rejected += 1;
+                            continue;
+                        }
+                        let rec = *rec;
+                        changes.push(Change::Upsert(Box::new(NewRecord {
+                            dataset: rec.dataset,
+                            raw: rec.raw,
+                            format: rec.format.to_string(),
+                            source: rec.location.file.clone(),
+                            diagnostics: rec.diagnostics,
+                            publication: rec.publication,
+                        })));
+                    }
+                    Item::Delete { repository, accession, location } => {
+                        changes.push(Change::Delete { repository, accession, source: location.file });
+                    }
+                    Item::Diagnostic(d) => summary.note(&d),
+                }
+            }
+            for (outcome, _) in engine.apply(&changes, now)? {
+                match outcome {
+                    Outcome::New => summary.new += 1,
+                    Outcome::Updated => summary.updated += 1,
+                    Outcome::Unchanged => summary.unchanged += 1,
+                    Outcome::Deleted | Outcome::DeletedUnknown => summary.deleted += 1,
+                }
+            }
+            since_commit += changes.len() as u64;
+            // Searchable in steps on long ingests; the store is already durable per batch.
+            if since_commit >= 200_000 {
+                engine.commit()?;
+                since_commit = 0;
+            }
+            if let Some(bar) = &bar {
+                bar.set_position(progress.load(Ordering::Relaxed));
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                bar.set_message(format!("{} records, {:.0}/s", summary.records, summary.records as f64 / secs));
+            }
+        }
+        engine.commit()?;
+        Ok(())
+    })();
+    // Drain the channel so the reader thread can finish even if writing failed.
+    drop(rx);
+    let reports = reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))?;
+    write_result?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    for r in reports {
+        summary.files += 1;
+        if let Some(reason) = r.skipped {
+            summary.files_skipped += 1;
+            summary.skipped.push(FileNote { file: r.name, reason });
+        } else if let Some(reason) = r.error {
+            summary.files_failed += 1;
+            summary.failed.push(FileNote { file: r.name, reason });
+        }
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.records_per_second = summary.records as f64 / summary.seconds.max(1e-9);
+    summary.megabytes_per_second = progress.load(Ordering::Relaxed) as f64 / 1e6 / summary.seconds.max(1e-9);
+    print_summary(&summary, args.json)?;
+    Ok(())
+}
+
+fn progress_bar(total: u64) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+
+fn print_summary(s: &Summary, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(s)?);
+        return Ok(());
+    }
+    for d in s.diagnostics.iter().take(50) {
+        eprintln!("{d}");
+    }
+    if s.diagnostics.len() > 50 {
+        eprintln!("… {} more findings (use --json for up to {MAX_LISTED_DIAGNOSTICS})", s.errors + s.warnings - 50);
+    }
+    for f in &s.failed {
+        eprintln!("{}: failed: {}", f.file, f.reason);
+    }
+    println!(
+        "{} files ({} skipped, {} failed); {} records: {} new, {} updated, {} unchanged, {} deleted{}; {} errors, {} warnings; {:.1} s, {:.0} records/s, {:.1} MB/s",
+        s.files,
+        s.files_skipped,
+        s.files_failed,
+        s.records,
+        s.new,
+        s.updated,
+        s.unchanged,
+        s.deleted,
+        if s.rejected > 0 { format!(", {} rejected", s.rejected) } else { String::new() },
+        s.errors,
+        s.warnings,
+        s.seconds,
+        s.records_per_second,
+        s.megabytes_per_second
+    );
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! The `opendi` binary: command-line parsing, logging set-up, and the wiring from ingest to
+//! engine. Reusable work lives in the library crates; this crate is glue.
+
+mod cli;
+mod gen;
+mod ingest_cmd;
+
+use std::process::ExitCode;
+
+/// A mistake in how opendi was called (exit code 2), as opposed to a failure (exit code 1).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn main() -> ExitCode {
+    match cli::run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
