@@ -955,6 +955,46 @@ mod tests {
         let _ = run("^SAMPLE\n!\n!=\n^=\n\u{0}\u{fffd}\n!Sample_status = Public on\n");
     }
 
+    /// Emits `n` table rows without holding them, to show the reader never does either.
+    struct Rows {
+        left: u64,
+    }
+    impl std::io::Read for Rows {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            const ROW: &[u8] = b"1007_s_at\t11.25\tP\n";
+            let mut n = 0;
+            while self.left > 0 && buf.len() - n >= ROW.len() {
+                buf[n..n + ROW.len()].copy_from_slice(ROW);
+                n += ROW.len();
+                self.left -= 1;
+            }
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn large_tables_stream_past() {
+        use std::io::Read;
+        let head: &[u8] = b"^SAMPLE = GSM1\n!Sample_title = big\n#ID_REF = \n!sample_table_begin\n";
+        let tail: &[u8] = b"!sample_table_end\n";
+        let rows = 2_000_000u64;
+        let input = head.chain(Rows { left: rows }).chain(tail);
+        let mut reader = std::io::BufReader::new(input);
+        let none = |_: &str| None;
+        let ctx = ParseContext {
+            file: "big.soft",
+            today: PartialDate::ymd(2026, 1, 1).unwrap(),
+            siblings: &none,
+        };
+        let mut items = Vec::new();
+        parse(&mut reader, &ctx, &mut |i| items.push(i)).unwrap();
+        let recs = records(&items);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].dataset.title, "big");
+        assert!(recs[0].raw.len() < 200, "table rows are not held");
+        assert!(recs[0].diagnostics.is_empty(), "{:?}", recs[0].diagnostics);
+    }
+
     #[test]
     fn relations_become_cross_refs() {
         let mut d = Dataset::default();

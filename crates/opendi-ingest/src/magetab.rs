@@ -36,8 +36,11 @@ fn first_cell(line: &str) -> String {
     cell.trim_matches('"').to_string()
 }
 
-/// IDF: any of its usual first tags. SDRF: a header row starting with a node column.
-pub fn sniff(_name: &str, head: &[u8]) -> Sniff {
+/// IDF: two of its usual tags near the top. SDRF: a header row starting with a node column
+/// and holding a column only SDRFs have, or a file named as an SDRF (ISA-Tab study and assay
+/// files also start with `Source Name` / `Sample Name`, so the name prefix `s_`/`a_` of
+/// ISA-Tab keeps those out).
+pub fn sniff(name: &str, head: &[u8]) -> Sniff {
     let text = head_text(head);
     let mut lines = text
         .lines()
@@ -51,7 +54,20 @@ pub fn sniff(_name: &str, head: &[u8]) -> Sniff {
         "sourcename" | "samplename" | "extractname" | "hybridizationname" | "assayname"
     ) && first.contains('\t')
     {
-        return Sniff::Part;
+        let lower = base_name(name).to_ascii_lowercase();
+        let isa_name = lower.starts_with("s_") || lower.starts_with("a_");
+        let folded = fold(first);
+        let sdrf_columns = [
+            "hybridizationname",
+            "scanname",
+            "arraydatafile",
+            "arraydesignref",
+        ];
+        if lower.contains("sdrf") || (!isa_name && sdrf_columns.iter().any(|c| folded.contains(c)))
+        {
+            return Sniff::Part;
+        }
+        return Sniff::No;
     }
     let idf_tags = [
         "investigationtitle",
@@ -800,8 +816,23 @@ mod tests {
             Sniff::Yes
         );
         assert_eq!(
-            sniff("x", b"Source Name\tCharacteristics[Organism]\n"),
+            sniff(
+                "E-X-1.sdrf.txt",
+                b"Source Name\tCharacteristics[Organism]\n"
+            ),
             Sniff::Part
+        );
+        assert_eq!(
+            sniff("x.txt", b"Source Name\tSample Name\tHybridization Name\n"),
+            Sniff::Part
+        );
+        // ISA-Tab study file: not a MAGE-TAB part.
+        assert_eq!(
+            sniff(
+                "s_study.txt",
+                b"Source Name\tCharacteristics[Organism]\tSample Name\n"
+            ),
+            Sniff::No
         );
         assert_eq!(sniff("x", b"hello\tworld\n"), Sniff::No);
     }
