@@ -5,7 +5,10 @@
 //! entry's `sniff` in turn. `source` turns paths, directories, URLs, gzip and zip into byte
 //! streams for the parsers. This crate must never know how records are stored or indexed.
 
+pub mod arrayexpress;
 mod detect;
+pub mod geo_soft;
+pub mod magetab;
 pub mod omicsdi;
 pub mod pubmed;
 pub mod source;
@@ -45,6 +48,9 @@ pub static FORMATS: &[FormatSpec] = &[
         sniff: detect::omicsdi,
         parse: omicsdi::parse,
     },
+    FormatSpec { name: arrayexpress::FORMAT, description: "ArrayExpress experiments XML", sniff: arrayexpress::sniff, parse: arrayexpress::parse },
+    FormatSpec { name: magetab::FORMAT, description: "MAGE-TAB (IDF with its SDRF)", sniff: magetab::sniff, parse: magetab::parse },
+    FormatSpec { name: geo_soft::FORMAT, description: "GEO SOFT (series, family, sample, platform)", sniff: geo_soft::sniff, parse: geo_soft::parse },
     FormatSpec {
         name: pubmed::FORMAT,
         description: "PubMed XML (baseline, update files, efetch)",
