@@ -9,6 +9,7 @@ mod detect;
 pub mod omicsdi;
 pub mod pubmed;
 pub mod source;
+pub mod trials;
 pub mod xml;
 pub mod xmlsplit;
 
@@ -51,6 +52,7 @@ pub static FORMATS: &[FormatSpec] = &[
         sniff: detect::pubmed,
         parse: pubmed::parse,
     },
+    FormatSpec { name: trials::FORMAT, description: "Clinical-trial registry JSON (ClinicalTrials.gov, EU CTR, CTIS, ISRCTN), JSON Lines or one document", sniff: trials::sniff, parse: trials::parse },
 ];
 
 /// Looks a format up by its `--format` name.
@@ -87,8 +89,14 @@ pub fn parse_bytes(
 }
 
 /// Reads every input with format detection and collects the items: the entry point tests use.
-pub fn read_all(inputs: &[source::Input], today: PartialDate) -> (Vec<Item>, Vec<source::FileReport>) {
-    let opts = source::ReadOptions { format: None, today };
+pub fn read_all(
+    inputs: &[source::Input],
+    today: PartialDate,
+) -> (Vec<Item>, Vec<source::FileReport>) {
+    let opts = source::ReadOptions {
+        format: None,
+        today,
+    };
     let progress = std::sync::atomic::AtomicU64::new(0);
     let mut items = Vec::new();
     let mut reports = Vec::new();
