@@ -5,6 +5,7 @@
 //! entry's `sniff` in turn. `source` turns paths, directories, URLs, gzip and zip into byte
 //! streams for the parsers. This crate must never know how records are stored or indexed.
 
+pub mod datacite;
 mod detect;
 pub mod omicsdi;
 pub mod pubmed;
@@ -52,6 +53,7 @@ pub static FORMATS: &[FormatSpec] = &[
         sniff: detect::pubmed,
         parse: pubmed::parse,
     },
+    FormatSpec { name: datacite::FORMAT, description: "DataCite JSON (REST API and metadata schema)", sniff: datacite::sniff, parse: datacite::parse },
     FormatSpec { name: trials::FORMAT, description: "Clinical-trial registry JSON (ClinicalTrials.gov, EU CTR, CTIS, ISRCTN), JSON Lines or one document", sniff: trials::sniff, parse: trials::parse },
 ];
 

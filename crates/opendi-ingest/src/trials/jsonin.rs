@@ -80,8 +80,13 @@ pub fn read_pieces(reader: &mut dyn BufRead, f: &mut dyn FnMut(Piece)) -> std::i
             if incomplete || trimmed.starts_with('<') {
                 mode_jsonl = Some(false);
                 doc_line = line_no;
-                doc.extend_from_slice(body);
-                doc.push(b'\n');
+                // The document keeps its bytes as they are (line ends included), minus a BOM.
+                let first = if line_no == 1 {
+                    buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf)
+                } else {
+                    &buf
+                };
+                doc.extend_from_slice(first);
                 continue;
             }
             mode_jsonl = Some(true);
@@ -242,4 +247,124 @@ pub fn parse_date(raw: &str) -> Option<PartialDate> {
         }
         None
     })
+}
+
+/// A value for `additional`: scalars as text, anything else as compact JSON.
+pub fn as_text(v: &Value) -> Option<String> {
+    if jsonin_is_blank(v) {
+        return None;
+    }
+    scalar(v).or_else(|| serde_json::to_string(v).ok())
+}
+
+fn jsonin_is_blank(v: &Value) -> bool {
+    is_empty(v)
+}
+
+/// The bare ORCID iD (`0000-0002-1825-0097`) in a value such as `https://orcid.org/0000-…`.
+pub fn orcid(v: &str) -> Option<String> {
+    let t = v.trim();
+    let tail = t.rsplit('/').next().unwrap_or(t);
+    let tail = tail.strip_prefix("orcid:").unwrap_or(tail);
+    let ok = tail.len() == 19
+        && tail.char_indices().all(|(i, c)| {
+            if i % 5 == 4 {
+                c == '-'
+            } else {
+                c.is_ascii_digit() || (i == 18 && (c == 'X' || c == 'x'))
+            }
+        });
+    ok.then(|| tail.to_ascii_uppercase())
+}
+
+/// The DOI in a value (`10.5061/dryad.x`, `doi:10.…`, `https://doi.org/10.…`), lower-cased:
+/// DOIs are case-insensitive and sources disagree on case.
+pub fn doi(v: &str) -> Option<String> {
+    let t = v.trim();
+    let lower = t.to_ascii_lowercase();
+    let start = lower.find("10.")?;
+    let prefix = &lower[..start];
+    let allowed = prefix.is_empty()
+        || prefix == "doi:"
+        || prefix.ends_with("doi.org/")
+        || prefix.ends_with("dx.doi.org/");
+    let rest = &lower[start..];
+    let (reg, suffix) = rest.split_once('/')?;
+    let reg_ok = reg.len() > 3 && reg[3..].chars().all(|c| c.is_ascii_digit() || c == '.');
+    (allowed && reg_ok && !suffix.trim().is_empty() && !rest.contains(char::is_whitespace))
+        .then(|| rest.to_string())
+}
+
+/// The PMID in a value (`PMID:123`, `pubmed:123`, a PubMed URL, or bare digits when `bare`).
+pub fn pmid(v: &str, bare: bool) -> Option<String> {
+    let t = v.trim();
+    let lower = t.to_ascii_lowercase();
+    let digits = if let Some(i) = lower.find("pubmed.ncbi.nlm.nih.gov/") {
+        &t[i + "pubmed.ncbi.nlm.nih.gov/".len()..]
+    } else if let Some(i) = lower.find("/pubmed/") {
+        &t[i + "/pubmed/".len()..]
+    } else if let Some(r) = lower
+        .strip_prefix("pmid:")
+        .or_else(|| lower.strip_prefix("pubmed:"))
+    {
+        &t[t.len() - r.len()..]
+    } else if bare {
+        t
+    } else {
+        return None;
+    };
+    let d: String = digits
+        .trim()
+        .trim_end_matches('/')
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let whole = digits.trim().trim_end_matches('/').len() == d.len();
+    (!d.is_empty() && d.len() <= 9 && whole).then_some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        assert_eq!(
+            doi("https://doi.org/10.5061/DRYAD.abc"),
+            Some("10.5061/dryad.abc".into())
+        );
+        assert_eq!(doi("doi:10.5281/zenodo.1"), Some("10.5281/zenodo.1".into()));
+        assert_eq!(doi("https://example.org/10.5/x"), None);
+        assert_eq!(doi("version 10.2"), None);
+        assert_eq!(
+            orcid("https://orcid.org/0000-0002-1825-009X"),
+            Some("0000-0002-1825-009X".into())
+        );
+        assert_eq!(orcid("https://example.org/me"), None);
+        assert_eq!(pmid("PMID:12345", false), Some("12345".into()));
+        assert_eq!(
+            pmid("https://pubmed.ncbi.nlm.nih.gov/12345/", false),
+            Some("12345".into())
+        );
+        assert_eq!(pmid("12345", false), None);
+        assert_eq!(pmid("12345", true), Some("12345".into()));
+        assert_eq!(
+            parse_date("15/09/2025").map(|d| d.to_string()),
+            Some("2025-09-15".into())
+        );
+    }
+
+    #[test]
+    fn documents_keep_their_bytes() {
+        let mut pieces = Vec::new();
+        let mut input: &[u8] = b"\n{\r\n  \"a\": 1\r\n}";
+        read_pieces(&mut input, &mut |p| pieces.push(p)).expect("read");
+        match pieces.as_slice() {
+            [Piece::Document { text, line, .. }] => {
+                assert_eq!(text, "{\r\n  \"a\": 1\r\n}");
+                assert_eq!(*line, 2);
+            }
+            _ => panic!("one document expected"),
+        }
+    }
 }
