@@ -9,6 +9,7 @@ pub mod datacite;
 mod detect;
 pub mod omicsdi;
 pub mod pubmed;
+pub mod schemaorg;
 pub mod source;
 pub mod trials;
 pub mod xml;
@@ -54,6 +55,7 @@ pub static FORMATS: &[FormatSpec] = &[
         parse: pubmed::parse,
     },
     FormatSpec { name: datacite::FORMAT, description: "DataCite JSON (REST API and metadata schema)", sniff: datacite::sniff, parse: datacite::parse },
+    FormatSpec { name: schemaorg::FORMAT, description: "schema.org Dataset JSON-LD (JSON, JSON Lines or embedded in HTML)", sniff: schemaorg::sniff, parse: schemaorg::parse },
     FormatSpec { name: trials::FORMAT, description: "Clinical-trial registry JSON (ClinicalTrials.gov, EU CTR, CTIS, ISRCTN), JSON Lines or one document", sniff: trials::sniff, parse: trials::parse },
 ];
 
