@@ -6,12 +6,15 @@
 //! streams for the parsers. This crate must never know how records are stored or indexed.
 
 pub mod arrayexpress;
+pub mod datacite;
 mod detect;
 pub mod geo_soft;
 pub mod magetab;
 pub mod omicsdi;
 pub mod pubmed;
+pub mod schemaorg;
 pub mod source;
+pub mod trials;
 pub mod xml;
 pub mod xmlsplit;
 
@@ -57,6 +60,9 @@ pub static FORMATS: &[FormatSpec] = &[
         sniff: detect::pubmed,
         parse: pubmed::parse,
     },
+    FormatSpec { name: datacite::FORMAT, description: "DataCite JSON (REST API and metadata schema)", sniff: datacite::sniff, parse: datacite::parse },
+    FormatSpec { name: schemaorg::FORMAT, description: "schema.org Dataset JSON-LD (JSON, JSON Lines or embedded in HTML)", sniff: schemaorg::sniff, parse: schemaorg::parse },
+    FormatSpec { name: trials::FORMAT, description: "Clinical-trial registry JSON (ClinicalTrials.gov, EU CTR, CTIS, ISRCTN), JSON Lines or one document", sniff: trials::sniff, parse: trials::parse },
 ];
 
 /// Looks a format up by its `--format` name.
@@ -93,8 +99,14 @@ pub fn parse_bytes(
 }
 
 /// Reads every input with format detection and collects the items: the entry point tests use.
-pub fn read_all(inputs: &[source::Input], today: PartialDate) -> (Vec<Item>, Vec<source::FileReport>) {
-    let opts = source::ReadOptions { format: None, today };
+pub fn read_all(
+    inputs: &[source::Input],
+    today: PartialDate,
+) -> (Vec<Item>, Vec<source::FileReport>) {
+    let opts = source::ReadOptions {
+        format: None,
+        today,
+    };
     let progress = std::sync::atomic::AtomicU64::new(0);
     let mut items = Vec::new();
     let mut reports = Vec::new();
