@@ -6,6 +6,8 @@
 //! streams for the parsers. This crate must never know how records are stored or indexed.
 
 mod detect;
+pub mod jats;
+pub mod medline;
 pub mod omicsdi;
 pub mod pubmed;
 pub mod source;
@@ -50,6 +52,18 @@ pub static FORMATS: &[FormatSpec] = &[
         description: "PubMed XML (baseline, update files, efetch)",
         sniff: detect::pubmed,
         parse: pubmed::parse,
+    },
+    FormatSpec {
+        name: jats::FORMAT,
+        description: "PMC JATS full-text XML (articles, efetch pmc-articleset)",
+        sniff: jats::sniff,
+        parse: jats::parse,
+    },
+    FormatSpec {
+        name: medline::FORMAT,
+        description: "MEDLINE text / nbib (PubMed format)",
+        sniff: medline::sniff,
+        parse: medline::parse,
     },
 ];
 
