@@ -268,3 +268,18 @@ fn fixture_truncated_and_empty_inputs() {
     // Not JATS: an <article> root without any JATS structure.
     assert!(opendi_ingest::detect("a.xml", b"<article><h1>blog</h1></article>").is_none());
 }
+
+#[test]
+fn never_panics_on_cut_or_garbled_input() {
+    let f = format_by_name("pmc-jats").unwrap();
+    let bytes = SET.as_bytes();
+    for end in (0..bytes.len()).step_by(7) {
+        parse_bytes(f, "cut.xml", &bytes[..end], today()).unwrap();
+    }
+    let mut garbled = bytes.to_vec();
+    for i in (0..garbled.len()).step_by(13) {
+        garbled[i] = [b'<', b'>', b'&', 0xff, b'"'][i % 5];
+    }
+    let items = parse_bytes(f, "garbled.xml", &garbled, today()).unwrap();
+    assert!(!items.is_empty());
+}

@@ -280,3 +280,26 @@ fn broken_medline_input() {
         Some("medline")
     );
 }
+
+#[test]
+fn never_panics_on_cut_or_garbled_input() {
+    let f = format_by_name("medline").unwrap();
+    let bytes = MEDLINE.as_bytes();
+    for end in 0..bytes.len() {
+        parse_bytes(f, "cut.txt", &bytes[..end], today()).unwrap();
+    }
+    let mut garbled = bytes.to_vec();
+    for i in (0..garbled.len()).step_by(5) {
+        garbled[i] = [b'\n', b' ', b'-', 0xc3, b'*'][i % 5];
+    }
+    parse_bytes(f, "garbled.txt", &garbled, today()).unwrap();
+    // Windows line ends read like Unix ones.
+    let crlf = MEDLINE.replace('\n', "\r\n");
+    let items = parse_bytes(f, "crlf.txt", crlf.as_bytes(), today()).unwrap();
+    let Item::Record(r) = &items[0] else { panic!() };
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    assert_eq!(
+        r.dataset.title,
+        "Counting imaginary cells in a made-up organ."
+    );
+}
