@@ -42,11 +42,12 @@ pub(crate) fn xml_root(head: &[u8]) -> Option<String> {
         } else if let Some(r) = rest.strip_prefix("<!--") {
             rest = r.split_once("-->")?.1.trim_start();
         } else if let Some(r) = rest.strip_prefix("<!") {
-            // DOCTYPE, possibly with an internal subset.
-            let end = if let Some(i) = r.find('[') {
-                r[i..].find("]>").map(|j| i + j + 2)?
-            } else {
-                r.find('>')? + 1
+            // DOCTYPE, possibly with an internal subset. Only a `[` inside the declaration
+            // opens a subset: one later in the document (article text) must not count.
+            let gt = r.find('>')?;
+            let end = match r.find('[') {
+                Some(i) if i < gt => r[i..].find("]>").map(|j| i + j + 2)?,
+                _ => gt + 1,
             };
             rest = r[end..].trim_start();
         } else if let Some(r) = rest.strip_prefix('<') {
@@ -97,6 +98,10 @@ mod tests {
         assert_eq!(
             xml_root(b"<!DOCTYPE a [<!ENTITY x \"y\">]><a/>").as_deref(),
             Some("a")
+        );
+        assert_eq!(
+            xml_root(b"<!DOCTYPE article PUBLIC \"x\" \"y\">\n<article><p>[1]</p>").as_deref(),
+            Some("article")
         );
         assert_eq!(xml_root(b"{\"a\": 1}"), None);
     }

@@ -10,6 +10,8 @@ pub mod datacite;
 mod detect;
 pub mod geo_soft;
 pub mod magetab;
+pub mod jats;
+pub mod medline;
 pub mod omicsdi;
 pub mod pubmed;
 pub mod schemaorg;
@@ -63,6 +65,18 @@ pub static FORMATS: &[FormatSpec] = &[
     FormatSpec { name: datacite::FORMAT, description: "DataCite JSON (REST API and metadata schema)", sniff: datacite::sniff, parse: datacite::parse },
     FormatSpec { name: schemaorg::FORMAT, description: "schema.org Dataset JSON-LD (JSON, JSON Lines or embedded in HTML)", sniff: schemaorg::sniff, parse: schemaorg::parse },
     FormatSpec { name: trials::FORMAT, description: "Clinical-trial registry JSON (ClinicalTrials.gov, EU CTR, CTIS, ISRCTN), JSON Lines or one document", sniff: trials::sniff, parse: trials::parse },
+    FormatSpec {
+        name: jats::FORMAT,
+        description: "PMC JATS full-text XML (articles, efetch pmc-articleset)",
+        sniff: jats::sniff,
+        parse: jats::parse,
+    },
+    FormatSpec {
+        name: medline::FORMAT,
+        description: "MEDLINE text / nbib (PubMed format)",
+        sniff: medline::sniff,
+        parse: medline::parse,
+    },
 ];
 
 /// Looks a format up by its `--format` name.

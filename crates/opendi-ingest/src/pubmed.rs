@@ -72,7 +72,7 @@ pub fn parse(
     Ok(())
 }
 
-/// Reads `<Year>/<Month>/<Day>` or `<MedlineDate>` ("1979 Jun-Jul").
+/// Reads `<Year>/<Month>/<Day>` (plus `<Season>`) or `<MedlineDate>` ("1979 Jun-Jul").
 fn read_date(el: &Element) -> (Option<PartialDate>, String) {
     if let Some(md) = el.child("MedlineDate") {
         let raw = md.text();
@@ -83,12 +83,109 @@ fn read_date(el: &Element) -> (Option<PartialDate>, String) {
         );
     }
     let part = |n: &str| el.child(n).map(|e| e.text()).unwrap_or_default();
-    let raw = [part("Year"), part("Month"), part("Day")]
+    let (year, month, day) = (part("Year"), part("Month"), part("Day"));
+    let raw = [year.clone(), month.clone(), day.clone(), part("Season")]
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    (PartialDate::parse(&raw), raw)
+    // `DateCompleted` and many `PubDate`s write the month as a number ("2017 08 03"), which the
+    // date reader takes for a year followed by noise: give it ISO form instead.
+    let value = if !month.is_empty() && month.bytes().all(|b| b.is_ascii_digit()) {
+        let mut iso = format!("{year}-{month:0>2}");
+        if !day.is_empty() {
+            iso.push_str(&format!("-{day:0>2}"));
+        }
+        PartialDate::parse(&iso)
+    } else {
+        PartialDate::parse(&raw)
+    };
+    (value, raw)
+}
+
+/// An ORCID as a bare `0000-0002-1825-0097`, whether the source wrote it as a URL, with an
+/// `ORCID:` prefix or bare; None when what is left does not look like one.
+pub(crate) fn normalize_orcid(raw: &str) -> Option<String> {
+    let s = raw.trim();
+    let s = s
+        .rsplit(['/', ' ', ':'])
+        .next()
+        .unwrap_or(s)
+        .trim()
+        .to_ascii_uppercase();
+    let digits: String = s.chars().filter(|c| *c != '-').collect();
+    let ok = digits.len() == 16
+        && digits
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || (i == 15 && c == 'X'));
+    if !ok {
+        return None;
+    }
+    Some(format!(
+        "{}-{}-{}-{}",
+        &digits[0..4],
+        &digits[4..8],
+        &digits[8..12],
+        &digits[12..16]
+    ))
+}
+
+/// What a citation says, whichever format it came in (PubMed XML, MEDLINE text): the one place
+/// that turns it into a `pubmed` record, so both formats give the same dataset.
+pub(crate) struct Citation {
+    pub publication: Publication,
+    /// Authors in order, named as in `publication.authors`, with affiliation and ORCID.
+    pub people: Vec<Person>,
+    /// Publication date, then completed (creation) and revised (updated) dates.
+    pub dates: Vec<DatedValue>,
+    /// (data bank name, accession) pairs the article declares.
+    pub databanks: Vec<(String, String)>,
+}
+
+pub(crate) fn citation_dataset(c: &Citation, ordinal: u64) -> Dataset {
+    let p = &c.publication;
+    let mut d = Dataset::new(
+        REPOSITORY,
+        p.pmid
+            .as_deref()
+            .unwrap_or(&format!("pubmed-entry-{ordinal}")),
+    );
+    d.title = p.title.clone();
+    d.description = p.abstract_text.clone();
+    d.dates = c.dates.clone();
+    d.people = c.people.clone();
+    d.submitter_keywords = p.keywords.clone();
+    for m in &p.mesh {
+        Dataset::push_unique(&mut d.curator_keywords, &m.descriptor);
+    }
+    for ch in &p.chemicals {
+        Dataset::push_unique(&mut d.curator_keywords, ch);
+    }
+    if let Some(j) = &p.journal {
+        d.push_additional("journal", j);
+    }
+    if let Some(pmcid) = &p.pmcid {
+        d.secondary_accessions.push(pmcid.clone());
+        d.add_cross_ref("PMC", pmcid, Evidence::Declared);
+    }
+    if let Some(doi) = &p.doi {
+        d.add_cross_ref("DOI", doi, Evidence::Declared);
+    }
+    for (name, acc) in &c.databanks {
+        d.add_cross_ref(name, acc, Evidence::Declared);
+    }
+    if let Some(pmid) = &p.pmid {
+        d.full_dataset_link = Some(format!("https://pubmed.ncbi.nlm.nih.gov/{pmid}/"));
+    }
+    d.add_publication(PublicationRef {
+        pmid: p.pmid.clone(),
+        doi: p.doi.clone(),
+        pmcid: p.pmcid.clone(),
+        citation: None,
+    });
+    d.omics_types.push("Literature".to_string());
+    d
 }
 
 fn parse_article(
@@ -144,7 +241,7 @@ fn parse_article(
             loc(line),
         ));
     }
-    let article = cit.child("Article").or_else(|| Some(cit)).unwrap_or(&empty);
+    let article = cit.child("Article").or(Some(cit)).unwrap_or(&empty);
 
     let mut p = Publication {
         pmid: pmid.clone(),
@@ -168,7 +265,14 @@ fn parse_article(
     if let Some(abs) = article.child("Abstract") {
         let mut parts = Vec::new();
         for t in abs.children_named("AbstractText") {
-            let body = t.inner_markup(text);
+            // The description is markup: plain text is escaped (abstracts say "P < 0.001"),
+            // and the source's indentation inside inline markup is folded away.
+            let body = if t.elements().next().is_none() {
+                quick_xml::escape::partial_escape(t.text_raw()).into_owned()
+            } else {
+                t.inner_markup(text)
+            };
+            let body = crate::xml::fold_ws(&body);
             match t
                 .attr("Label")
                 .filter(|l| !l.is_empty() && !l.eq_ignore_ascii_case("UNLABELLED"))
@@ -252,16 +356,10 @@ fn parse_article(
         }
     }
 
-    let mut d = Dataset::new(
-        REPOSITORY,
-        pmid.as_deref()
-            .unwrap_or(&format!("pubmed-entry-{ordinal}")),
-    );
-    d.title = p.title.clone();
-    d.description = p.abstract_text.clone();
+    let mut dates = Vec::new();
     if let Some(pd) = article.path(&["Journal", "JournalIssue", "PubDate"]) {
         let (value, raw) = read_date(pd);
-        d.dates.push(DatedValue {
+        dates.push(DatedValue {
             kind: DateKind::Publication,
             value,
             raw,
@@ -273,9 +371,10 @@ fn parse_article(
     ] {
         if let Some(e) = cit.child(tag) {
             let (value, raw) = read_date(e);
-            d.dates.push(DatedValue { kind, value, raw });
+            dates.push(DatedValue { kind, value, raw });
         }
     }
+    let mut people = Vec::new();
     if let Some(list) = article.child("AuthorList") {
         for (a, name) in list
             .children_named("Author")
@@ -283,30 +382,23 @@ fn parse_article(
             .zip(&p.authors)
         {
             let mut person = Person::new(name.clone(), PersonRole::Author);
-            person.affiliation = a
-                .path(&["AffiliationInfo", "Affiliation"])
-                .map(|e| e.text())
-                .and_then(|s| clean_value(&s));
-            d.people.push(person);
+            // An author may have several affiliations; all of them are kept, in order.
+            let affs: Vec<String> = a
+                .children_named("AffiliationInfo")
+                .filter_map(|i| i.child("Affiliation"))
+                .filter_map(|e| clean_value(&e.text()))
+                .collect();
+            if !affs.is_empty() {
+                person.affiliation = Some(affs.join("; "));
+            }
+            person.orcid = a
+                .children_named("Identifier")
+                .filter(|i| i.attr("Source") == Some("ORCID"))
+                .find_map(|i| normalize_orcid(&i.text()));
+            people.push(person);
         }
     }
-    d.submitter_keywords = p.keywords.clone();
-    for m in &p.mesh {
-        Dataset::push_unique(&mut d.curator_keywords, &m.descriptor);
-    }
-    for c in &p.chemicals {
-        Dataset::push_unique(&mut d.curator_keywords, c);
-    }
-    if let Some(j) = &p.journal {
-        d.push_additional("journal", j);
-    }
-    if let Some(pmcid) = &p.pmcid {
-        d.secondary_accessions.push(pmcid.clone());
-        d.add_cross_ref("PMC", pmcid, Evidence::Declared);
-    }
-    if let Some(doi) = &p.doi {
-        d.add_cross_ref("DOI", doi, Evidence::Declared);
-    }
+    let mut databanks = Vec::new();
     // Data banks the article declares (GEO series, trial registrations …).
     if let Some(dbl) = article.child("DataBankList") {
         for db in dbl.children_named("DataBank") {
@@ -316,21 +408,20 @@ fn parse_article(
                 .unwrap_or_default();
             if let Some(accs) = db.child("AccessionNumberList") {
                 for a in accs.children_named("AccessionNumber") {
-                    d.add_cross_ref(&name, &a.text(), Evidence::Declared);
+                    databanks.push((name.clone(), a.text()));
                 }
             }
         }
     }
-    if let Some(pmid) = &pmid {
-        d.full_dataset_link = Some(format!("https://pubmed.ncbi.nlm.nih.gov/{pmid}/"));
-    }
-    d.add_publication(PublicationRef {
-        pmid: p.pmid.clone(),
-        doi: p.doi.clone(),
-        pmcid: p.pmcid.clone(),
-        citation: None,
-    });
-    d.omics_types.push("Literature".to_string());
+    let d = citation_dataset(
+        &Citation {
+            publication: p.clone(),
+            people,
+            dates,
+            databanks,
+        },
+        ordinal,
+    );
     SourceRecord {
         dataset: d,
         publication: Some(p),
