@@ -6,6 +6,7 @@
 //! streams for the parsers. This crate must never know how records are stored or indexed.
 
 mod detect;
+pub mod isajson;
 pub mod isatab;
 pub mod omicsdi;
 pub mod pubmed;
@@ -52,6 +53,7 @@ pub static FORMATS: &[FormatSpec] = &[
         sniff: detect::pubmed,
         parse: pubmed::parse,
     },
+    FormatSpec { name: isajson::FORMAT, description: "ISA-JSON investigations", sniff: isajson::sniff, parse: isajson::parse },
     FormatSpec { name: isatab::FORMAT, description: "ISA-Tab investigations with their study and assay tables", sniff: isatab::sniff, parse: isatab::parse },
 ];
 
