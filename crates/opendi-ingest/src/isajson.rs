@@ -155,7 +155,7 @@ impl Refs {
 }
 
 fn collect_refs(study: &Value, refs: &mut Refs) {
-    let mut cats = |obj: &Value, refs: &mut Refs| {
+    let cats = |obj: &Value, refs: &mut Refs| {
         for c in arr(obj, "characteristicCategories") {
             let t = c.get("characteristicType");
             refs.add(&s(c, "@id"), "Characteristics", ann(t).label);
