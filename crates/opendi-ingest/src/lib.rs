@@ -9,6 +9,7 @@ mod detect;
 pub mod isajson;
 pub mod isatab;
 pub mod omicsdi;
+pub mod pagetab;
 pub mod pubmed;
 pub mod source;
 pub mod xml;
@@ -55,6 +56,7 @@ pub static FORMATS: &[FormatSpec] = &[
     },
     FormatSpec { name: isajson::FORMAT, description: "ISA-JSON investigations", sniff: isajson::sniff, parse: isajson::parse },
     FormatSpec { name: isatab::FORMAT, description: "ISA-Tab investigations with their study and assay tables", sniff: isatab::sniff, parse: isatab::parse },
+    FormatSpec { name: pagetab::FORMAT, description: "BioStudies PageTab submissions (JSON and TSV)", sniff: pagetab::sniff, parse: pagetab::parse },
 ];
 
 /// Looks a format up by its `--format` name.
