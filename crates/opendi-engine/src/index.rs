@@ -15,12 +15,17 @@ use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::AggregationResults;
 use tantivy::aggregation::AggregationCollector;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, MoreLikeThisQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, MoreLikeThisQuery, Occur, Query, QueryParser, TermQuery,
+};
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
+    Field, IndexRecordOption, NumericOptions, OwnedValue, Schema, TextFieldIndexing, TextOptions,
+    Value, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::tokenizer::{LowerCaser, RawTokenizer, TextAnalyzer};
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
 
 /// Tokenizer for identifiers: the whole value, lower-cased (`PXD000005` == `pxd000005`).
 const ID_TOKENIZER: &str = "id_lower";
@@ -72,7 +77,9 @@ pub const FACETS: [(&str, &str); 7] = [
 fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let text = |stored: bool| {
-        let idx = TextFieldIndexing::default().set_tokenizer(TEXT_TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let idx = TextFieldIndexing::default()
+            .set_tokenizer(TEXT_TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
         let o = TextOptions::default().set_indexing_options(idx);
         if stored {
             o.set_stored()
@@ -80,11 +87,20 @@ fn build_schema() -> (Schema, Fields) {
             o
         }
     };
-    let id_text = TextOptions::default()
-        .set_indexing_options(TextFieldIndexing::default().set_tokenizer(ID_TOKENIZER).set_index_option(IndexRecordOption::Basic));
+    let id_text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ID_TOKENIZER)
+            .set_index_option(IndexRecordOption::Basic),
+    );
     let facet = STRING | FAST;
     let fields = Fields {
-        rid: b.add_u64_field("rid", NumericOptions::default().set_indexed().set_fast().set_stored()),
+        rid: b.add_u64_field(
+            "rid",
+            NumericOptions::default()
+                .set_indexed()
+                .set_fast()
+                .set_stored(),
+        ),
         accession: b.add_text_field("accession", id_text.clone().set_stored()),
         repository: b.add_text_field("repository", id_text.clone().set_stored()),
         omics_type: b.add_text_field("omics_type", text(false)),
@@ -196,7 +212,8 @@ impl SearchIndex {
     pub fn open(dir: &Path) -> Result<SearchIndex> {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = build_schema();
-        let mmap = tantivy::directory::MmapDirectory::open(dir).map_err(|e| EngineError::Index(e.to_string()))?;
+        let mmap = tantivy::directory::MmapDirectory::open(dir)
+            .map_err(|e| EngineError::Index(e.to_string()))?;
         let index = if Index::exists(&mmap).map_err(|e| EngineError::Index(e.to_string()))? {
             let index = Index::open(mmap)?;
             if index.schema() != schema {
@@ -208,24 +225,48 @@ impl SearchIndex {
         } else {
             Index::create(mmap, schema, Default::default())?
         };
-        index.tokenizers().register(ID_TOKENIZER, TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).build());
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let mut parser = QueryParser::for_index(&index, boosts(&fields).iter().map(|(f, _)| *f).collect());
+        index.tokenizers().register(
+            ID_TOKENIZER,
+            TextAnalyzer::builder(RawTokenizer::default())
+                .filter(LowerCaser)
+                .build(),
+        );
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let mut parser =
+            QueryParser::for_index(&index, boosts(&fields).iter().map(|(f, _)| *f).collect());
         for (f, b) in boosts(&fields) {
             parser.set_field_boost(f, b);
         }
-        Ok(SearchIndex { index, reader, fields, parser })
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+            parser,
+        })
     }
 
     pub fn writer(&self, heap_bytes: usize) -> Result<IndexWriter> {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
-        Ok(self.index.writer_with_num_threads(threads, heap_bytes.max(threads * 16 << 20))?)
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 4);
+        Ok(self
+            .index
+            .writer_with_num_threads(threads, heap_bytes.max(threads * 16 << 20))?)
     }
 
     /// The highest store seq the last commit covers.
     pub fn committed_seq(&self) -> Result<i64> {
         let metas = self.index.load_metas()?;
-        Ok(metas.payload.as_deref().and_then(|p| p.strip_prefix("seq=")).and_then(|s| s.parse().ok()).unwrap_or(0))
+        Ok(metas
+            .payload
+            .as_deref()
+            .and_then(|p| p.strip_prefix("seq="))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
     }
 
     /// Commits the writer's pending changes, recording the seq they reach.
@@ -296,7 +337,13 @@ impl SearchIndex {
         for p in &d.people {
             doc.add_text(f.people, &p.name);
         }
-        for p in d.data_protocols.iter().chain(&d.sample_protocols).chain(&d.modifications).chain(&d.software) {
+        for p in d
+            .data_protocols
+            .iter()
+            .chain(&d.sample_protocols)
+            .chain(&d.modifications)
+            .chain(&d.software)
+        {
             doc.add_text(f.protocol, strip_tags(p));
         }
         for i in &d.instruments {
@@ -351,7 +398,12 @@ impl SearchIndex {
         (query, errors.into_iter().map(|e| e.to_string()).collect())
     }
 
-    fn with_filters(&self, query: Box<dyn Query>, filters: &[(String, String)], warnings: &mut Vec<String>) -> Box<dyn Query> {
+    fn with_filters(
+        &self,
+        query: Box<dyn Query>,
+        filters: &[(String, String)],
+        warnings: &mut Vec<String>,
+    ) -> Box<dyn Query> {
         if filters.is_empty() {
             return query;
         }
@@ -369,7 +421,10 @@ impl SearchIndex {
                     } else {
                         Term::from_field_text(self.facet_field(facet)?, v)
                     };
-                    Some((Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>))
+                    Some((
+                        Occur::Should,
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+                    ))
                 })
                 .collect();
             if terms.is_empty() {
@@ -390,17 +445,32 @@ impl SearchIndex {
         let (scored, count): (Vec<(f32, DocAddress)>, usize) = match req.sort {
             Sort::Relevance => searcher.search(&query, &(top.order_by_score(), Count))?,
             Sort::DateDesc | Sort::DateAsc => {
-                let order = if req.sort == Sort::DateDesc { Order::Desc } else { Order::Asc };
-                let (docs, count) = searcher.search(&query, &(top.order_by_fast_field::<i64>("date", order), Count))?;
+                let order = if req.sort == Sort::DateDesc {
+                    Order::Desc
+                } else {
+                    Order::Asc
+                };
+                let (docs, count) = searcher.search(
+                    &query,
+                    &(top.order_by_fast_field::<i64>("date", order), Count),
+                )?;
                 (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), count)
             }
         };
         let mut hits = Vec::with_capacity(scored.len());
         for (score, addr) in scored {
             let doc: TantivyDocument = searcher.doc(addr)?;
-            let s = |f: Field| doc.get_first(f).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let s = |f: Field| {
+                doc.get_first(f)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
             hits.push(Hit {
-                rid: doc.get_first(self.fields.rid).and_then(|v| v.as_u64()).unwrap_or(0),
+                rid: doc
+                    .get_first(self.fields.rid)
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0),
                 accession: s(self.fields.accession),
                 repository: s(self.fields.repository),
                 title: s(self.fields.stored_title),
@@ -408,19 +478,36 @@ impl SearchIndex {
                 year: doc.get_first(self.fields.year).and_then(|v| v.as_u64()),
             });
         }
-        let facets = if req.facets { self.facet_counts(&*query, req.facet_size.max(1))? } else { BTreeMap::new() };
-        Ok(SearchResult { count: count as u64, hits, facets, warnings })
+        let facets = if req.facets {
+            self.facet_counts(&*query, req.facet_size.max(1))?
+        } else {
+            BTreeMap::new()
+        };
+        Ok(SearchResult {
+            count: count as u64,
+            hits,
+            facets,
+            warnings,
+        })
     }
 
     /// Counts per facet value over the documents matching `query`.
-    pub fn facet_counts(&self, query: &dyn Query, size: usize) -> Result<BTreeMap<String, Vec<FacetCount>>> {
+    pub fn facet_counts(
+        &self,
+        query: &dyn Query,
+        size: usize,
+    ) -> Result<BTreeMap<String, Vec<FacetCount>>> {
         let searcher = self.reader.searcher();
         let mut req = serde_json::Map::new();
         for (name, field) in FACETS {
             let size = if name == "year" { 500 } else { size };
-            req.insert(name.to_string(), serde_json::json!({ "terms": { "field": field, "size": size } }));
+            req.insert(
+                name.to_string(),
+                serde_json::json!({ "terms": { "field": field, "size": size } }),
+            );
         }
-        let aggs: Aggregations = serde_json::from_value(serde_json::Value::Object(req)).map_err(|e| EngineError::Index(e.to_string()))?;
+        let aggs: Aggregations = serde_json::from_value(serde_json::Value::Object(req))
+            .map_err(|e| EngineError::Index(e.to_string()))?;
         let collector = AggregationCollector::from_aggs(aggs, Default::default());
         let res: AggregationResults = searcher.search(query, &collector)?;
         let json = serde_json::to_value(&res).map_err(|e| EngineError::Index(e.to_string()))?;
@@ -433,10 +520,15 @@ impl SearchIndex {
                         .filter_map(|x| {
                             let value = match &x["key"] {
                                 serde_json::Value::String(s) => s.clone(),
-                                serde_json::Value::Number(n) => n.as_f64().map(|f| (f as i64).to_string())?,
+                                serde_json::Value::Number(n) => {
+                                    n.as_f64().map(|f| (f as i64).to_string())?
+                                }
                                 _ => return None,
                             };
-                            Some(FacetCount { value, count: x["doc_count"].as_u64()? })
+                            Some(FacetCount {
+                                value,
+                                count: x["doc_count"].as_u64()?,
+                            })
                         })
                         .collect()
                 })
@@ -452,7 +544,10 @@ impl SearchIndex {
     /// The document address of a record, if indexed.
     pub fn address(&self, rid: i64) -> Result<Option<DocAddress>> {
         let searcher = self.reader.searcher();
-        let q = TermQuery::new(Term::from_field_u64(self.fields.rid, rid as u64), IndexRecordOption::Basic);
+        let q = TermQuery::new(
+            Term::from_field_u64(self.fields.rid, rid as u64),
+            IndexRecordOption::Basic,
+        );
         let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
         Ok(top.first().map(|(_, a)| *a))
     }
@@ -463,7 +558,10 @@ impl SearchIndex {
         let d = &rec.dataset;
         let fields = vec![
             (f.title, vec![OwnedValue::Str(d.title.clone())]),
-            (f.description, vec![OwnedValue::Str(strip_tags(&d.description))]),
+            (
+                f.description,
+                vec![OwnedValue::Str(strip_tags(&d.description))],
+            ),
         ];
         let mlt = MoreLikeThisQuery::builder()
             .with_min_doc_frequency(1)
@@ -472,14 +570,25 @@ impl SearchIndex {
             .with_min_word_length(3)
             .with_max_query_terms(25)
             .with_document_fields(fields);
-        let not_self: Box<dyn Query> = Box::new(TermQuery::new(Term::from_field_u64(f.rid, rec.id as u64), IndexRecordOption::Basic));
-        let query = BooleanQuery::new(vec![(Occur::Must, Box::new(mlt)), (Occur::MustNot, not_self)]);
+        let not_self: Box<dyn Query> = Box::new(TermQuery::new(
+            Term::from_field_u64(f.rid, rec.id as u64),
+            IndexRecordOption::Basic,
+        ));
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, Box::new(mlt)),
+            (Occur::MustNot, not_self),
+        ]);
         let searcher = self.reader.searcher();
         let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
         let mut hits = Vec::new();
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr)?;
-            let s = |fl: Field| doc.get_first(fl).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let s = |fl: Field| {
+                doc.get_first(fl)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
             hits.push(Hit {
                 rid: doc.get_first(f.rid).and_then(|v| v.as_u64()).unwrap_or(0),
                 accession: s(f.accession),

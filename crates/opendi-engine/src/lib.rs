@@ -13,7 +13,10 @@ use opendi_model::{Dataset, Publication};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-pub use store::{Change, ChangeRow, HistoryEntry, NewRecord, Outcome, SqliteStore, Store, StoreStats, StoredRecord};
+pub use store::{
+    Change, ChangeRow, HistoryEntry, NewRecord, Outcome, SqliteStore, Store, StoreStats,
+    StoredRecord,
+};
 use tantivy::IndexWriter;
 
 /// Engine failures. `NotFound` and `Incompatible` are the caller's to explain; the rest are
@@ -67,7 +70,10 @@ pub struct EngineConfig {
 
 impl EngineConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        EngineConfig { data_dir: data_dir.into(), index_heap_bytes: 256 << 20 }
+        EngineConfig {
+            data_dir: data_dir.into(),
+            index_heap_bytes: 256 << 20,
+        }
     }
 }
 
@@ -95,7 +101,9 @@ fn check_layout(dir: &Path) -> Result<()> {
     let marker = dir.join("VERSION");
     match std::fs::read_to_string(&marker) {
         Ok(s) => {
-            let v: u32 = s.trim().parse().map_err(|_| EngineError::Incompatible(format!("unreadable {}", marker.display())))?;
+            let v: u32 = s.trim().parse().map_err(|_| {
+                EngineError::Incompatible(format!("unreadable {}", marker.display()))
+            })?;
             if v > DATA_DIR_VERSION {
                 return Err(EngineError::Incompatible(format!(
                     "{} was written by a newer opendi (layout {v}; this build reads up to {DATA_DIR_VERSION})",
@@ -104,7 +112,9 @@ fn check_layout(dir: &Path) -> Result<()> {
             }
             Ok(())
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(std::fs::write(marker, format!("{DATA_DIR_VERSION}\n"))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(std::fs::write(marker, format!("{DATA_DIR_VERSION}\n"))?)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -121,7 +131,12 @@ impl Engine {
     /// Opens the engine over any store (the index still lives in `config.data_dir`).
     pub fn with_store(store: Box<dyn Store>, config: EngineConfig) -> Result<Engine> {
         let index = SearchIndex::open(&config.data_dir.join("index"))?;
-        let engine = Engine { store, index, writer: Mutex::new(None), config };
+        let engine = Engine {
+            store,
+            index,
+            writer: Mutex::new(None),
+            config,
+        };
         if engine.store.last_seq()? > engine.index.committed_seq()? {
             engine.catch_up()?;
         }
@@ -173,18 +188,26 @@ impl Engine {
     }
 
     /// The shared publications a dataset cites, except `own` (the record's own publication).
-    pub fn cited_publications(&self, d: &Dataset, own: Option<&Publication>) -> Result<Vec<Publication>> {
+    pub fn cited_publications(
+        &self,
+        d: &Dataset,
+        own: Option<&Publication>,
+    ) -> Result<Vec<Publication>> {
         let mut out = Vec::new();
         for r in &d.publications {
             if let Some(own) = own {
-                if (r.pmid.is_some() && r.pmid == own.pmid) || (r.doi.is_some() && r.doi == own.doi) {
+                if (r.pmid.is_some() && r.pmid == own.pmid) || (r.doi.is_some() && r.doi == own.doi)
+                {
                     continue;
                 }
             }
             if r.pmid.is_none() && r.doi.is_none() && r.pmcid.is_none() {
                 continue;
             }
-            if let Some(p) = self.store.publication(r.pmid.as_deref(), r.doi.as_deref(), r.pmcid.as_deref())? {
+            if let Some(p) =
+                self.store
+                    .publication(r.pmid.as_deref(), r.doi.as_deref(), r.pmcid.as_deref())?
+            {
                 if own.is_none_or(|o| o.title != p.title) {
                     out.push(p);
                 }
@@ -240,7 +263,10 @@ impl Engine {
     pub fn resolve(&self, key: &str) -> Result<Vec<i64>> {
         let key = key.trim();
         if let Some((repo, acc)) = key.split_once('/') {
-            if let Some(id) = self.store.by_key(&opendi_model::repository_key(repo), acc)? {
+            if let Some(id) = self
+                .store
+                .by_key(&opendi_model::repository_key(repo), acc)?
+            {
                 return Ok(vec![id]);
             }
         }
@@ -265,7 +291,12 @@ impl Engine {
 
     pub fn stats(&self) -> Result<Stats> {
         let facets = self.index.facet_counts(&tantivy::query::AllQuery, 20)?;
-        Ok(Stats { store: self.store.stats()?, indexed_documents: self.index.num_docs(), index_seq: self.index.committed_seq()?, facets })
+        Ok(Stats {
+            store: self.store.stats()?,
+            indexed_documents: self.index.num_docs(),
+            index_seq: self.index.committed_seq()?,
+            facets,
+        })
     }
 
     pub fn data_dir(&self) -> &Path {

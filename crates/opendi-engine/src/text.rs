@@ -22,7 +22,13 @@ pub fn strip_tags(s: &str) -> String {
         }
     }
     if out.contains('&') {
-        out = out.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&nbsp;", " ").replace("&amp;", "&");
+        out = out
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&nbsp;", " ")
+            .replace("&amp;", "&");
     }
     out
 }
@@ -49,8 +55,16 @@ pub const COMMON_TAXA: &[(&str, &str, &str)] = &[
     ("8355", "Xenopus laevis", "African clawed frog"),
     ("4530", "Oryza sativa", "rice"),
     ("4577", "Zea mays", "maize"),
-    ("1773", "Mycobacterium tuberculosis", "tuberculosis bacterium"),
-    ("2697049", "Severe acute respiratory syndrome coronavirus 2", "SARS-CoV-2"),
+    (
+        "1773",
+        "Mycobacterium tuberculosis",
+        "tuberculosis bacterium",
+    ),
+    (
+        "2697049",
+        "Severe acute respiratory syndrome coronavirus 2",
+        "SARS-CoV-2",
+    ),
 ];
 
 /// The facet label of an organism: its scientific name without the source's decorations
@@ -62,13 +76,19 @@ pub fn organism_label(o: &Organism) -> String {
             Some(i) if name.ends_with(')') => &name[..i],
             _ => name,
         };
-        if let Some((_, sci, _)) = COMMON_TAXA.iter().find(|(_, sci, common)| sci.eq_ignore_ascii_case(base) || common.eq_ignore_ascii_case(base)) {
+        if let Some((_, sci, _)) = COMMON_TAXA.iter().find(|(_, sci, common)| {
+            sci.eq_ignore_ascii_case(base) || common.eq_ignore_ascii_case(base)
+        }) {
             return sci.to_string();
         }
         return base.to_string();
     }
     match &o.taxon_id {
-        Some(id) => COMMON_TAXA.iter().find(|(t, _, _)| t == id).map(|(_, s, _)| s.to_string()).unwrap_or_else(|| format!("NCBITaxon:{id}")),
+        Some(id) => COMMON_TAXA
+            .iter()
+            .find(|(t, _, _)| t == id)
+            .map(|(_, s, _)| s.to_string())
+            .unwrap_or_else(|| format!("NCBITaxon:{id}")),
         None => String::new(),
     }
 }
@@ -79,13 +99,25 @@ mod tests {
 
     #[test]
     fn strips_markup() {
-        assert_eq!(strip_tags("<h4>Background</h4>Defects &amp; more").split_whitespace().collect::<Vec<_>>(), ["Background", "Defects", "&", "more"]);
+        assert_eq!(
+            strip_tags("<h4>Background</h4>Defects &amp; more")
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            ["Background", "Defects", "&", "more"]
+        );
     }
 
     #[test]
     fn organism_labels() {
-        let o = |n: &str, t: Option<&str>| Organism { name: n.into(), taxon_id: t.map(Into::into), evidence: Default::default() };
-        assert_eq!(organism_label(&o("Homo sapiens (Human)", None)), "Homo sapiens");
+        let o = |n: &str, t: Option<&str>| Organism {
+            name: n.into(),
+            taxon_id: t.map(Into::into),
+            evidence: Default::default(),
+        };
+        assert_eq!(
+            organism_label(&o("Homo sapiens (Human)", None)),
+            "Homo sapiens"
+        );
         assert_eq!(organism_label(&o("", Some("9606"))), "Homo sapiens");
         assert_eq!(organism_label(&o("mouse", None)), "Mus musculus");
         assert_eq!(organism_label(&o("", Some("123"))), "NCBITaxon:123");

@@ -9,10 +9,13 @@ pub mod arrayexpress;
 pub mod datacite;
 mod detect;
 pub mod geo_soft;
-pub mod magetab;
+pub mod isajson;
+pub mod isatab;
 pub mod jats;
+pub mod magetab;
 pub mod medline;
 pub mod omicsdi;
+pub mod pagetab;
 pub mod pubmed;
 pub mod schemaorg;
 pub mod source;
@@ -77,6 +80,9 @@ pub static FORMATS: &[FormatSpec] = &[
         sniff: medline::sniff,
         parse: medline::parse,
     },
+    FormatSpec { name: isajson::FORMAT, description: "ISA-JSON investigations", sniff: isajson::sniff, parse: isajson::parse },
+    FormatSpec { name: isatab::FORMAT, description: "ISA-Tab investigations with their study and assay tables", sniff: isatab::sniff, parse: isatab::parse },
+    FormatSpec { name: pagetab::FORMAT, description: "BioStudies PageTab submissions (JSON and TSV)", sniff: pagetab::sniff, parse: pagetab::parse },
 ];
 
 /// Looks a format up by its `--format` name.

@@ -9,10 +9,19 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "opendi", version, about = "An open discovery index for biomedical datasets")]
+#[command(
+    name = "opendi",
+    version,
+    about = "An open discovery index for biomedical datasets"
+)]
 pub struct Cli {
     /// Data directory of the embedded store and index.
-    #[arg(long, global = true, env = "OPENDI_DATA_DIR", default_value = "./opendi-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "OPENDI_DATA_DIR",
+        default_value = "./opendi-data"
+    )]
     pub data_dir: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -84,20 +93,32 @@ pub struct SearchArgs {
 }
 
 pub fn open_engine(data_dir: &std::path::Path) -> Result<Engine> {
-    Engine::open(EngineConfig::new(data_dir)).with_context(|| format!("opening data directory {}", data_dir.display()))
+    Engine::open(EngineConfig::new(data_dir))
+        .with_context(|| format!("opening data directory {}", data_dir.display()))
 }
 
 pub fn run() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OPENDI_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OPENDI_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
         Command::Ingest(args) => ingest_cmd::run(&cli.data_dir, &args),
         Command::Search(args) => search(&cli.data_dir, &args),
-        Command::Similar { json, limit, accession } => similar(&cli.data_dir, json, limit, &accession),
-        Command::Show { json, raw, accession } => show(&cli.data_dir, json, raw, &accession),
+        Command::Similar {
+            json,
+            limit,
+            accession,
+        } => similar(&cli.data_dir, json, limit, &accession),
+        Command::Show {
+            json,
+            raw,
+            accession,
+        } => show(&cli.data_dir, json, raw, &accession),
         Command::Stats { json } => stats(&cli.data_dir, json),
         Command::Gen(args) => gen::run(&args),
         Command::Demo { records } => demo(&cli.data_dir, records),
@@ -105,13 +126,20 @@ pub fn run() -> Result<()> {
 }
 
 fn parse_sort(s: &str) -> Result<Sort> {
-    serde_json::from_value(json!(s)).map_err(|_| UsageError(format!("unknown sort {s:?}: use relevance, date_desc or date_asc")).into())
+    serde_json::from_value(json!(s)).map_err(|_| {
+        UsageError(format!(
+            "unknown sort {s:?}: use relevance, date_desc or date_asc"
+        ))
+        .into()
+    })
 }
 
 fn search_request(args: &SearchArgs, query: &str) -> Result<SearchRequest> {
     let mut filters = Vec::new();
     for f in &args.filters {
-        let (k, v) = f.split_once('=').ok_or_else(|| UsageError(format!("--filter {f:?}: expected FACET=VALUE")))?;
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| UsageError(format!("--filter {f:?}: expected FACET=VALUE")))?;
         filters.push((k.trim().to_string(), v.trim().to_string()));
     }
     Ok(SearchRequest {
@@ -130,7 +158,8 @@ fn search(data_dir: &std::path::Path, args: &SearchArgs) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if let Some(file) = &args.queries {
-        let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         for line in text.lines() {
             let res = engine.search(&search_request(args, line)?)?;
             serde_json::to_writer(&mut out, &res)?;
@@ -138,7 +167,10 @@ fn search(data_dir: &std::path::Path, args: &SearchArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let query = args.query.as_deref().ok_or_else(|| UsageError("give a QUERY or --queries FILE".into()))?;
+    let query = args
+        .query
+        .as_deref()
+        .ok_or_else(|| UsageError("give a QUERY or --queries FILE".into()))?;
     let res = engine.search(&search_request(args, query)?)?;
     if args.json {
         serde_json::to_writer_pretty(&mut out, &res)?;
@@ -150,13 +182,25 @@ fn search(data_dir: &std::path::Path, args: &SearchArgs) -> Result<()> {
     }
     writeln!(out, "{} datasets match", res.count)?;
     for (i, h) in res.hits.iter().enumerate() {
-        writeln!(out, "{:>3}. {} | {} | {:.2}  {}", args.offset + i + 1, h.accession, h.repository, h.score, h.title)?;
+        writeln!(
+            out,
+            "{:>3}. {} | {} | {:.2}  {}",
+            args.offset + i + 1,
+            h.accession,
+            h.repository,
+            h.score,
+            h.title
+        )?;
     }
     for (facet, counts) in &res.facets {
         if counts.is_empty() {
             continue;
         }
-        let top: Vec<String> = counts.iter().take(8).map(|c| format!("{} ({})", c.value, c.count)).collect();
+        let top: Vec<String> = counts
+            .iter()
+            .take(8)
+            .map(|c| format!("{} ({})", c.value, c.count))
+            .collect();
         writeln!(out, "  {facet}: {}", top.join(", "))?;
     }
     Ok(())
@@ -177,11 +221,18 @@ fn resolve_one(engine: &Engine, key: &str) -> Result<i64> {
             }
             // Prefer the record whose own accession it is.
             for id in many {
-                if engine.record(*id)?.is_some_and(|r| r.accession.eq_ignore_ascii_case(key)) {
+                if engine
+                    .record(*id)?
+                    .is_some_and(|r| r.accession.eq_ignore_ascii_case(key))
+                {
                     return Ok(*id);
                 }
             }
-            Err(UsageError(format!("{key:?} names several records: {}; give REPOSITORY/ACCESSION", names.join(", "))).into())
+            Err(UsageError(format!(
+                "{key:?} names several records: {}; give REPOSITORY/ACCESSION",
+                names.join(", ")
+            ))
+            .into())
         }
     }
 }
@@ -191,10 +242,16 @@ fn similar(data_dir: &std::path::Path, json: bool, limit: usize, key: &str) -> R
     let id = resolve_one(&engine, key)?;
     let hits = engine.similar(id, limit)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&json!({ "similar": hits }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "similar": hits }))?
+        );
     } else {
         for h in hits {
-            println!("{} | {} | {:.2}  {}", h.accession, h.repository, h.score, h.title);
+            println!(
+                "{} | {} | {:.2}  {}",
+                h.accession, h.repository, h.score, h.title
+            );
         }
     }
     Ok(())
@@ -218,22 +275,42 @@ fn show(data_dir: &std::path::Path, as_json: bool, raw: bool, key: &str) -> Resu
         return Ok(());
     }
     let d = &rec.dataset;
-    println!("{} | {} | {}", d.accession, d.repository, d.main_date().map(|x| x.to_string()).unwrap_or_default());
+    println!(
+        "{} | {} | {}",
+        d.accession,
+        d.repository,
+        d.main_date().map(|x| x.to_string()).unwrap_or_default()
+    );
     println!("{}", d.title);
     if rec.deleted {
         println!("(deleted)");
     }
     println!("omics: {}", d.omics_types.join(", "));
-    let orgs: Vec<String> = d.organisms.iter().map(opendi_engine::text::organism_label).collect();
+    let orgs: Vec<String> = d
+        .organisms
+        .iter()
+        .map(opendi_engine::text::organism_label)
+        .collect();
     println!("organisms: {}", orgs.join(", "));
-    println!("format {} from {}, version {}, hash {}", rec.format, rec.source, rec.version, &rec.content_hash[..rec.content_hash.len().min(16)]);
+    println!(
+        "format {} from {}, version {}, hash {}",
+        rec.format,
+        rec.source,
+        rec.version,
+        &rec.content_hash[..rec.content_hash.len().min(16)]
+    );
     for diag in &rec.diagnostics {
         println!("  {diag}");
     }
     println!();
     println!("{}", opendi_engine::text::strip_tags(&d.description));
     for p in pubs {
-        println!("\npublication: {} {} ({})", p.title, p.journal.unwrap_or_default(), p.pmid.unwrap_or_default());
+        println!(
+            "\npublication: {} {} ({})",
+            p.title,
+            p.journal.unwrap_or_default(),
+            p.pmid.unwrap_or_default()
+        );
     }
     if let Some(r) = raw_text {
         println!("\n{r}");
@@ -250,12 +327,27 @@ fn stats(data_dir: &std::path::Path, as_json: bool) -> Result<()> {
     }
     println!(
         "{} records ({} deleted, {} with errors), {} publications, {} indexed, {} earlier versions",
-        s.store.records, s.store.deleted, s.store.with_errors, s.store.publications, s.indexed_documents, s.store.history_versions
+        s.store.records,
+        s.store.deleted,
+        s.store.with_errors,
+        s.store.publications,
+        s.indexed_documents,
+        s.store.history_versions
     );
-    let max = s.store.per_repository.iter().map(|(_, c)| *c).max().unwrap_or(1).max(1);
+    let max = s
+        .store
+        .per_repository
+        .iter()
+        .map(|(_, c)| *c)
+        .max()
+        .unwrap_or(1)
+        .max(1);
     println!("\nper repository:");
     for (r, c) in &s.store.per_repository {
-        println!("  {r:<28} {c:>8} {}", "█".repeat(((c * 40) / max).max(1) as usize));
+        println!(
+            "  {r:<28} {c:>8} {}",
+            "█".repeat(((c * 40) / max).max(1) as usize)
+        );
     }
     for (facet, counts) in &s.facets {
         if counts.is_empty() {
@@ -264,7 +356,12 @@ fn stats(data_dir: &std::path::Path, as_json: bool) -> Result<()> {
         println!("\n{facet}:");
         let max = counts.iter().map(|c| c.count).max().unwrap_or(1).max(1);
         for c in counts.iter().take(10) {
-            println!("  {:<40} {:>8} {}", c.value, c.count, "█".repeat(((c.count * 40) / max).max(1) as usize));
+            println!(
+                "  {:<40} {:>8} {}",
+                c.value,
+                c.count,
+                "█".repeat(((c.count * 40) / max).max(1) as usize)
+            );
         }
     }
     Ok(())
@@ -273,18 +370,34 @@ fn stats(data_dir: &std::path::Path, as_json: bool) -> Result<()> {
 fn demo(data_dir: &std::path::Path, records: usize) -> Result<()> {
     std::fs::create_dir_all(data_dir)?;
     let corpus = data_dir.join("demo-corpus.xml.gz");
-    eprintln!("generating {records} demo records into {}", corpus.display());
+    eprintln!(
+        "generating {records} demo records into {}",
+        corpus.display()
+    );
     gen::write_corpus(&corpus, records, gen::Format::OmicsdiXml, 42)?;
     let args = ingest_cmd::IngestArgs::for_paths(vec![corpus.display().to_string()]);
     ingest_cmd::run(data_dir, &args)?;
     let engine = open_engine(data_dir)?;
-    for q in ["breast cancer proteomics", "\"mass spectrometry\" AND liver", "organism:mouse", "aplastic anemia"] {
-        let res = engine.search(&SearchRequest { query: q.into(), limit: 3, facets: false, ..Default::default() })?;
+    for q in [
+        "breast cancer proteomics",
+        "\"mass spectrometry\" AND liver",
+        "organism:mouse",
+        "aplastic anemia",
+    ] {
+        let res = engine.search(&SearchRequest {
+            query: q.into(),
+            limit: 3,
+            facets: false,
+            ..Default::default()
+        })?;
         println!("\nsearch {q:?}: {} datasets", res.count);
         for h in res.hits {
             println!("  {} | {} | {}", h.accession, h.repository, h.title);
         }
     }
-    println!("\nnext: opendi --data-dir {} search \"your terms\" --facets", data_dir.display());
+    println!(
+        "\nnext: opendi --data-dir {} search \"your terms\" --facets",
+        data_dir.display()
+    );
     Ok(())
 }

@@ -36,14 +36,70 @@ pub fn run(args: &GenArgs) -> Result<()> {
 
 /// (repository as OmicsDI writes it, omics type, accession prefix, digits, link prefix, weight)
 const REPOSITORIES: &[(&str, &str, &str, usize, &str, u32)] = &[
-    ("pride", "Proteomics", "PXD", 6, "https://www.ebi.ac.uk/pride/archive/projects/", 22),
-    ("MetaboLights", "Metabolomics", "MTBLS", 4, "https://www.ebi.ac.uk/metabolights/", 10),
-    ("ArrayExpress", "Transcriptomics", "E-MTAB-", 4, "https://www.ebi.ac.uk/arrayexpress/experiments/", 18),
-    ("GEO", "Transcriptomics", "GSE", 6, "https://www.ncbi.nlm.nih.gov/geo/query/acc.cgi?acc=", 26),
-    ("MassIVE", "Proteomics", "MSV", 9, "https://massive.ucsd.edu/dataset/", 6),
-    ("MetabolomicsWorkbench", "Metabolomics", "ST", 6, "https://www.metabolomicsworkbench.org/study/", 5),
-    ("EGA", "Genomics", "EGAS", 11, "https://ega-archive.org/studies/", 5),
-    ("biostudies-literature", "Unknown", "S-EPMC", 7, "https://www.ebi.ac.uk/biostudies/studies/", 8),
+    (
+        "pride",
+        "Proteomics",
+        "PXD",
+        6,
+        "https://www.ebi.ac.uk/pride/archive/projects/",
+        22,
+    ),
+    (
+        "MetaboLights",
+        "Metabolomics",
+        "MTBLS",
+        4,
+        "https://www.ebi.ac.uk/metabolights/",
+        10,
+    ),
+    (
+        "ArrayExpress",
+        "Transcriptomics",
+        "E-MTAB-",
+        4,
+        "https://www.ebi.ac.uk/arrayexpress/experiments/",
+        18,
+    ),
+    (
+        "GEO",
+        "Transcriptomics",
+        "GSE",
+        6,
+        "https://www.ncbi.nlm.nih.gov/geo/query/acc.cgi?acc=",
+        26,
+    ),
+    (
+        "MassIVE",
+        "Proteomics",
+        "MSV",
+        9,
+        "https://massive.ucsd.edu/dataset/",
+        6,
+    ),
+    (
+        "MetabolomicsWorkbench",
+        "Metabolomics",
+        "ST",
+        6,
+        "https://www.metabolomicsworkbench.org/study/",
+        5,
+    ),
+    (
+        "EGA",
+        "Genomics",
+        "EGAS",
+        11,
+        "https://ega-archive.org/studies/",
+        5,
+    ),
+    (
+        "biostudies-literature",
+        "Unknown",
+        "S-EPMC",
+        7,
+        "https://www.ebi.ac.uk/biostudies/studies/",
+        8,
+    ),
 ];
 
 /// (taxon id, scientific name, common name, weight)
@@ -60,41 +116,176 @@ const ORGANISMS: &[(&str, &str, &str, u32)] = &[
 ];
 
 const TISSUES: &[&str] = &[
-    "liver", "brain", "blood plasma", "blood serum", "bone marrow", "kidney", "lung", "heart", "skeletal muscle", "adipose tissue",
-    "colon", "breast", "skin", "pancreas", "retina", "placenta", "urine", "cerebrospinal fluid", "hippocampus", "lymph node",
+    "liver",
+    "brain",
+    "blood plasma",
+    "blood serum",
+    "bone marrow",
+    "kidney",
+    "lung",
+    "heart",
+    "skeletal muscle",
+    "adipose tissue",
+    "colon",
+    "breast",
+    "skin",
+    "pancreas",
+    "retina",
+    "placenta",
+    "urine",
+    "cerebrospinal fluid",
+    "hippocampus",
+    "lymph node",
 ];
 
 const DISEASES: &[&str] = &[
-    "breast cancer", "colorectal cancer", "type 2 diabetes", "Alzheimer's disease", "aplastic anemia", "hepatocellular carcinoma",
-    "acute myeloid leukemia", "COVID-19", "Parkinson's disease", "obesity", "asthma", "rheumatoid arthritis", "glioblastoma",
-    "chronic kidney disease", "multiple sclerosis", "tuberculosis", "sepsis", "prostate cancer", "lung adenocarcinoma", "psoriasis",
+    "breast cancer",
+    "colorectal cancer",
+    "type 2 diabetes",
+    "Alzheimer's disease",
+    "aplastic anemia",
+    "hepatocellular carcinoma",
+    "acute myeloid leukemia",
+    "COVID-19",
+    "Parkinson's disease",
+    "obesity",
+    "asthma",
+    "rheumatoid arthritis",
+    "glioblastoma",
+    "chronic kidney disease",
+    "multiple sclerosis",
+    "tuberculosis",
+    "sepsis",
+    "prostate cancer",
+    "lung adenocarcinoma",
+    "psoriasis",
 ];
 
 const CELL_TYPES: &[&str] = &[
-    "T cell", "B cell", "macrophage", "hepatocyte", "neuron", "fibroblast", "mesenchymal stem cell", "epithelial cell", "monocyte",
-    "cardiomyocyte", "keratinocyte", "natural killer cell", "platelet", "erythrocyte", "astrocyte",
+    "T cell",
+    "B cell",
+    "macrophage",
+    "hepatocyte",
+    "neuron",
+    "fibroblast",
+    "mesenchymal stem cell",
+    "epithelial cell",
+    "monocyte",
+    "cardiomyocyte",
+    "keratinocyte",
+    "natural killer cell",
+    "platelet",
+    "erythrocyte",
+    "astrocyte",
 ];
 
 const INSTRUMENTS: &[(&str, &[&str])] = &[
-    ("Proteomics", &["Q Exactive HF", "Orbitrap Fusion Lumos", "LTQ Orbitrap Velos", "timsTOF Pro", "TripleTOF 6600"]),
-    ("Metabolomics", &["Q Exactive", "6550 iFunnel Q-TOF", "Bruker Avance III 600 MHz", "Xevo G2-XS QTof", "QTRAP 5500"]),
-    ("Transcriptomics", &["Illumina NovaSeq 6000", "Illumina HiSeq 2500", "Affymetrix GeneChip Human Genome U133 Plus 2.0", "Illumina NextSeq 500"]),
-    ("Genomics", &["Illumina HiSeq X Ten", "Illumina NovaSeq 6000", "PacBio Sequel II", "Oxford Nanopore PromethION"]),
+    (
+        "Proteomics",
+        &[
+            "Q Exactive HF",
+            "Orbitrap Fusion Lumos",
+            "LTQ Orbitrap Velos",
+            "timsTOF Pro",
+            "TripleTOF 6600",
+        ],
+    ),
+    (
+        "Metabolomics",
+        &[
+            "Q Exactive",
+            "6550 iFunnel Q-TOF",
+            "Bruker Avance III 600 MHz",
+            "Xevo G2-XS QTof",
+            "QTRAP 5500",
+        ],
+    ),
+    (
+        "Transcriptomics",
+        &[
+            "Illumina NovaSeq 6000",
+            "Illumina HiSeq 2500",
+            "Affymetrix GeneChip Human Genome U133 Plus 2.0",
+            "Illumina NextSeq 500",
+        ],
+    ),
+    (
+        "Genomics",
+        &[
+            "Illumina HiSeq X Ten",
+            "Illumina NovaSeq 6000",
+            "PacBio Sequel II",
+            "Oxford Nanopore PromethION",
+        ],
+    ),
     ("Unknown", &[]),
 ];
 
 const METHODS: &[(&str, &[&str])] = &[
-    ("Proteomics", &["quantitative proteomics", "phosphoproteomics", "label-free quantification", "TMT-based proteomic profiling", "data-independent acquisition mass spectrometry", "affinity purification mass spectrometry"]),
-    ("Metabolomics", &["untargeted metabolomics", "lipidomics", "targeted metabolite profiling", "NMR metabolomics", "LC-MS metabolic profiling"]),
-    ("Transcriptomics", &["RNA-seq", "single-cell RNA sequencing", "gene expression profiling", "microarray analysis", "transcriptome sequencing"]),
-    ("Genomics", &["whole-genome sequencing", "whole-exome sequencing", "genotyping", "genome-wide association study"]),
-    ("Unknown", &["a clinical study", "a cohort study", "a randomized trial", "a case-control study"]),
+    (
+        "Proteomics",
+        &[
+            "quantitative proteomics",
+            "phosphoproteomics",
+            "label-free quantification",
+            "TMT-based proteomic profiling",
+            "data-independent acquisition mass spectrometry",
+            "affinity purification mass spectrometry",
+        ],
+    ),
+    (
+        "Metabolomics",
+        &[
+            "untargeted metabolomics",
+            "lipidomics",
+            "targeted metabolite profiling",
+            "NMR metabolomics",
+            "LC-MS metabolic profiling",
+        ],
+    ),
+    (
+        "Transcriptomics",
+        &[
+            "RNA-seq",
+            "single-cell RNA sequencing",
+            "gene expression profiling",
+            "microarray analysis",
+            "transcriptome sequencing",
+        ],
+    ),
+    (
+        "Genomics",
+        &[
+            "whole-genome sequencing",
+            "whole-exome sequencing",
+            "genotyping",
+            "genome-wide association study",
+        ],
+    ),
+    (
+        "Unknown",
+        &[
+            "a clinical study",
+            "a cohort study",
+            "a randomized trial",
+            "a case-control study",
+        ],
+    ),
 ];
 
 const CONDITIONS: &[&str] = &[
-    "treated with cisplatin", "under hypoxia", "after high-fat diet feeding", "during ageing", "after infection", "upon metformin treatment",
-    "in response to heat stress", "after knockout of TP53", "with mesenchymal stem cell therapy", "during differentiation",
-    "after radiation exposure", "in early development",
+    "treated with cisplatin",
+    "under hypoxia",
+    "after high-fat diet feeding",
+    "during ageing",
+    "after infection",
+    "upon metformin treatment",
+    "in response to heat stress",
+    "after knockout of TP53",
+    "with mesenchymal stem cell therapy",
+    "during differentiation",
+    "after radiation exposure",
+    "in early development",
 ];
 
 const FINDINGS: &[&str] = &[
@@ -109,17 +300,59 @@ const FINDINGS: &[&str] = &[
 ];
 
 const PATHWAYS: &[&str] = &[
-    "oxidative phosphorylation", "glycolysis", "fatty acid oxidation", "the mTOR pathway", "inflammatory signalling", "the NF-kB pathway",
-    "DNA damage response", "cholesterol biosynthesis", "the unfolded protein response", "immune cell activation", "extracellular matrix organisation",
+    "oxidative phosphorylation",
+    "glycolysis",
+    "fatty acid oxidation",
+    "the mTOR pathway",
+    "inflammatory signalling",
+    "the NF-kB pathway",
+    "DNA damage response",
+    "cholesterol biosynthesis",
+    "the unfolded protein response",
+    "immune cell activation",
+    "extracellular matrix organisation",
 ];
 
-const FIRST: &[&str] = &["Anna", "Li", "Maria", "James", "Wei", "Sofia", "Ahmed", "Yuki", "Lars", "Priya", "Carlos", "Elena", "Tomas", "Aisha", "Jonas"];
-const LAST: &[&str] = &["Smith", "Wang", "Garcia", "Müller", "Kim", "Rossi", "Novak", "Silva", "Chen", "Johansson", "Okafor", "Tanaka", "Dubois", "Kowalski", "Patel"];
-const INSTITUTES: &[&str] = &[
-    "Institute of Molecular Medicine", "Department of Biochemistry", "Centre for Genomic Research", "Clinical Proteomics Unit",
-    "Faculty of Medicine", "Metabolomics Core Facility", "School of Biological Sciences",
+const FIRST: &[&str] = &[
+    "Anna", "Li", "Maria", "James", "Wei", "Sofia", "Ahmed", "Yuki", "Lars", "Priya", "Carlos",
+    "Elena", "Tomas", "Aisha", "Jonas",
 ];
-const JOURNALS: &[&str] = &["Nature Communications", "Molecular & Cellular Proteomics", "Scientific Reports", "PLoS One", "Cell Reports", "BMC Genomics", "Metabolites", "Journal of Proteome Research"];
+const LAST: &[&str] = &[
+    "Smith",
+    "Wang",
+    "Garcia",
+    "Müller",
+    "Kim",
+    "Rossi",
+    "Novak",
+    "Silva",
+    "Chen",
+    "Johansson",
+    "Okafor",
+    "Tanaka",
+    "Dubois",
+    "Kowalski",
+    "Patel",
+];
+const INSTITUTES: &[&str] = &[
+    "Institute of Molecular Medicine",
+    "Department of Biochemistry",
+    "Centre for Genomic Research",
+    "Clinical Proteomics Unit",
+    "Faculty of Medicine",
+    "Metabolomics Core Facility",
+    "School of Biological Sciences",
+];
+const JOURNALS: &[&str] = &[
+    "Nature Communications",
+    "Molecular & Cellular Proteomics",
+    "Scientific Reports",
+    "PLoS One",
+    "Cell Reports",
+    "BMC Genomics",
+    "Metabolites",
+    "Journal of Proteome Research",
+];
 
 fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> &'a T {
     &items[rng.random_range(0..items.len())]
@@ -139,7 +372,10 @@ fn weighted<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T], weight: impl Fn(&T) -> 
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// One generated dataset, before it is written in a format.
@@ -171,18 +407,47 @@ fn generate(rng: &mut ChaCha8Rng, i: usize) -> Gen {
     let org = weighted(rng, ORGANISMS, |o| o.3);
     let tissue = *pick(rng, TISSUES);
     let disease = *pick(rng, DISEASES);
-    let method = *pick(rng, METHODS.iter().find(|(o, _)| *o == omics).map(|(_, m)| *m).unwrap_or(&["profiling"]));
+    let method = *pick(
+        rng,
+        METHODS
+            .iter()
+            .find(|(o, _)| *o == omics)
+            .map(|(_, m)| *m)
+            .unwrap_or(&["profiling"]),
+    );
     let condition = *pick(rng, CONDITIONS);
     let pathway = *pick(rng, PATHWAYS);
     let cell_type = rng.random_bool(0.4).then(|| *pick(rng, CELL_TYPES));
-    let instruments = INSTRUMENTS.iter().find(|(o, _)| *o == omics).map(|(_, m)| *m).unwrap_or(&[]);
+    let instruments = INSTRUMENTS
+        .iter()
+        .find(|(o, _)| *o == omics)
+        .map(|(_, m)| *m)
+        .unwrap_or(&[]);
     let instrument = (!instruments.is_empty()).then(|| *pick(rng, instruments));
-    let subject = cell_type.map(|c| format!("{c}s")).unwrap_or_else(|| tissue.to_string());
+    let subject = cell_type
+        .map(|c| format!("{c}s"))
+        .unwrap_or_else(|| tissue.to_string());
     let title = match rng.random_range(0..4) {
         0 => format!("{} of {} in {}", capitalise(method), subject, disease),
-        1 => format!("{} {} {}", capitalise(&subject), condition, format_args!("({method})")),
-        2 => format!("{} reveals {} changes in {} {}", capitalise(method), pathway, org.2, subject),
-        _ => format!("{} atlas of {} from {} patients", capitalise(omics), subject, disease),
+        1 => format!(
+            "{} {} {}",
+            capitalise(&subject),
+            condition,
+            format_args!("({method})")
+        ),
+        2 => format!(
+            "{} reveals {} changes in {} {}",
+            capitalise(method),
+            pathway,
+            org.2,
+            subject
+        ),
+        _ => format!(
+            "{} atlas of {} from {} patients",
+            capitalise(omics),
+            subject,
+            disease
+        ),
     };
     let mut sentences = vec![format!(
         "We applied {method} to {} {subject} samples {condition} to characterise molecular changes associated with {disease}.",
@@ -191,7 +456,16 @@ fn generate(rng: &mut ChaCha8Rng, i: usize) -> Gen {
     for _ in 0..rng.random_range(2..5) {
         let s = pick(rng, FINDINGS)
             .replace("{n}", &rng.random_range(6..400).to_string())
-            .replace("{things}", if omics == "Metabolomics" { "metabolites" } else if omics == "Proteomics" { "proteins" } else { "genes" })
+            .replace(
+                "{things}",
+                if omics == "Metabolomics" {
+                    "metabolites"
+                } else if omics == "Proteomics" {
+                    "proteins"
+                } else {
+                    "genes"
+                },
+            )
             .replace("{a}", disease)
             .replace("{b}", "controls")
             .replace("{pathway}", pathway)
@@ -206,10 +480,21 @@ fn generate(rng: &mut ChaCha8Rng, i: usize) -> Gen {
     let last = *pick(rng, LAST);
     let submitter = (
         format!("{first} {last}"),
-        format!("{}.{}@example.org", first.to_lowercase(), last.to_lowercase().replace('ü', "u")),
+        format!(
+            "{}.{}@example.org",
+            first.to_lowercase(),
+            last.to_lowercase().replace('ü', "u")
+        ),
         pick(rng, INSTITUTES).to_string(),
     );
-    let authors = (0..rng.random_range(2..8)).map(|_| (pick(rng, LAST).to_string(), pick(rng, FIRST).chars().next().unwrap_or('A').to_string())).collect();
+    let authors = (0..rng.random_range(2..8))
+        .map(|_| {
+            (
+                pick(rng, LAST).to_string(),
+                pick(rng, FIRST).chars().next().unwrap_or('A').to_string(),
+            )
+        })
+        .collect();
     Gen {
         repository,
         omics,
@@ -225,8 +510,14 @@ fn generate(rng: &mut ChaCha8Rng, i: usize) -> Gen {
         method,
         submitter,
         keywords: vec![method.to_string(), disease.to_string(), tissue.to_string()],
-        date: (rng.random_range(2008..2026), rng.random_range(1..13), rng.random_range(1..29)),
-        pmid: rng.random_bool(0.6).then(|| 20_000_000 + (i as u32) * 3 + rng.random_range(0..3)),
+        date: (
+            rng.random_range(2008..2026),
+            rng.random_range(1..13),
+            rng.random_range(1..29),
+        ),
+        pmid: rng
+            .random_bool(0.6)
+            .then(|| 20_000_000 + (i as u32) * 3 + rng.random_range(0..3)),
         journal: pick(rng, JOURNALS),
         authors,
     }
@@ -244,16 +535,26 @@ fn write_omicsdi(w: &mut dyn Write, g: &Gen) -> std::io::Result<()> {
     let (y, m, d) = g.date;
     writeln!(w, "    <entry id=\"{}\">", esc(&g.accession))?;
     writeln!(w, "      <name>{}</name>", esc(&g.title))?;
-    writeln!(w, "      <description>{}</description>", esc(&g.description))?;
+    writeln!(
+        w,
+        "      <description>{}</description>",
+        esc(&g.description)
+    )?;
     writeln!(w, "      <cross_references>")?;
-    writeln!(w, "        <ref dbname=\"TAXONOMY\" dbkey=\"{}\"/>", g.organism.0)?;
+    writeln!(
+        w,
+        "        <ref dbname=\"TAXONOMY\" dbkey=\"{}\"/>",
+        g.organism.0
+    )?;
     if let Some(p) = g.pmid {
         writeln!(w, "        <ref dbname=\"pubmed\" dbkey=\"{p}\"/>")?;
     }
     writeln!(w, "      </cross_references>")?;
     writeln!(w, "      <dates>\n        <date type=\"submission\" value=\"{y:04}-{m:02}-{d:02}\"/>\n        <date type=\"publication\" value=\"{y:04}-{m:02}-{d:02}\"/>\n      </dates>")?;
     writeln!(w, "      <additional_fields>")?;
-    let mut field = |name: &str, value: &str| writeln!(w, "        <field name=\"{name}\">{}</field>", esc(value));
+    let mut field = |name: &str, value: &str| {
+        writeln!(w, "        <field name=\"{name}\">{}</field>", esc(value))
+    };
     field("repository", g.repository)?;
     field("omics_type", g.omics)?;
     field("full_dataset_link", &g.link)?;
@@ -266,8 +567,17 @@ fn write_omicsdi(w: &mut dyn Write, g: &Gen) -> std::io::Result<()> {
     if let Some(i) = g.instrument {
         field("instrument_platform", i)?;
     }
-    field("sample_protocol", &format!("Samples were collected, processed and analysed by {}.", g.method))?;
-    field("data_protocol", "Data were processed with standard open-source pipelines and quality-controlled.")?;
+    field(
+        "sample_protocol",
+        &format!(
+            "Samples were collected, processed and analysed by {}.",
+            g.method
+        ),
+    )?;
+    field(
+        "data_protocol",
+        "Data were processed with standard open-source pipelines and quality-controlled.",
+    )?;
     field("submitter", &g.submitter.0)?;
     field("submitter_mail", &g.submitter.1)?;
     field("submitter_affiliation", &g.submitter.2)?;
@@ -282,18 +592,36 @@ fn write_pubmed(w: &mut dyn Write, g: &Gen, pmid: u32) -> std::io::Result<()> {
     writeln!(w, "  <PubmedArticle>\n    <MedlineCitation Status=\"MEDLINE\" Owner=\"NLM\">\n      <PMID Version=\"1\">{pmid}</PMID>")?;
     writeln!(w, "      <Article PubModel=\"Print\">\n        <Journal>\n          <JournalIssue CitedMedium=\"Internet\">")?;
     writeln!(w, "            <Volume>{}</Volume>\n            <PubDate><Year>{y}</Year><Month>{m:02}</Month><Day>{d:02}</Day></PubDate>", 1 + y % 40)?;
-    writeln!(w, "          </JournalIssue>\n          <Title>{}</Title>\n        </Journal>", esc(g.journal))?;
+    writeln!(
+        w,
+        "          </JournalIssue>\n          <Title>{}</Title>\n        </Journal>",
+        esc(g.journal)
+    )?;
     writeln!(w, "        <ArticleTitle>{}</ArticleTitle>", esc(&g.title))?;
-    writeln!(w, "        <Abstract><AbstractText>{}</AbstractText></Abstract>", esc(&g.description))?;
+    writeln!(
+        w,
+        "        <Abstract><AbstractText>{}</AbstractText></Abstract>",
+        esc(&g.description)
+    )?;
     writeln!(w, "        <AuthorList CompleteYN=\"Y\">")?;
     for (last, init) in &g.authors {
         writeln!(w, "          <Author ValidYN=\"Y\"><LastName>{}</LastName><Initials>{}</Initials></Author>", esc(last), esc(init))?;
     }
-    writeln!(w, "        </AuthorList>\n      </Article>\n      <MeshHeadingList>")?;
-    for (term, major) in [(capitalise(g.disease), "Y"), (capitalise(g.tissue), "N"), (capitalise(g.organism.1), "N")] {
+    writeln!(
+        w,
+        "        </AuthorList>\n      </Article>\n      <MeshHeadingList>"
+    )?;
+    for (term, major) in [
+        (capitalise(g.disease), "Y"),
+        (capitalise(g.tissue), "N"),
+        (capitalise(g.organism.1), "N"),
+    ] {
         writeln!(w, "        <MeshHeading><DescriptorName MajorTopicYN=\"{major}\">{}</DescriptorName></MeshHeading>", esc(&term))?;
     }
-    writeln!(w, "      </MeshHeadingList>\n    </MedlineCitation>\n    <PubmedData>\n      <ArticleIdList>")?;
+    writeln!(
+        w,
+        "      </MeshHeadingList>\n    </MedlineCitation>\n    <PubmedData>\n      <ArticleIdList>"
+    )?;
     writeln!(w, "        <ArticleId IdType=\"pubmed\">{pmid}</ArticleId>\n      </ArticleIdList>\n    </PubmedData>\n  </PubmedArticle>")
 }
 
@@ -301,8 +629,14 @@ fn write_pubmed(w: &mut dyn Write, g: &Gen, pmid: u32) -> std::io::Result<()> {
 pub fn write_corpus(out: &Path, n: usize, format: Format, seed: u64) -> Result<()> {
     let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let buf = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut w: Box<dyn Write> =
-        if out.extension().is_some_and(|e| e == "gz") { Box::new(flate2::write::GzEncoder::new(buf, flate2::Compression::fast())) } else { Box::new(buf) };
+    let mut w: Box<dyn Write> = if out.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::write::GzEncoder::new(
+            buf,
+            flate2::Compression::fast(),
+        ))
+    } else {
+        Box::new(buf)
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     match format {
         Format::OmicsdiXml => {
@@ -315,7 +649,10 @@ pub fn write_corpus(out: &Path, n: usize, format: Format, seed: u64) -> Result<(
             writeln!(w, "  </entries>\n</database>")?;
         }
         Format::PubmedXml => {
-            writeln!(w, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<PubmedArticleSet>")?;
+            writeln!(
+                w,
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<PubmedArticleSet>"
+            )?;
             for i in 0..n {
                 let g = generate(&mut rng, i);
                 write_pubmed(&mut w, &g, 30_000_000 + i as u32)?;

@@ -35,7 +35,13 @@ pub struct IngestArgs {
 
 impl IngestArgs {
     pub fn for_paths(paths: Vec<String>) -> Self {
-        IngestArgs { format: "auto".into(), strict: false, json: false, batch: 2000, paths }
+        IngestArgs {
+            format: "auto".into(),
+            strict: false,
+            json: false,
+            batch: 2000,
+            paths,
+        }
     }
 }
 
@@ -96,7 +102,10 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
         "auto" => None,
         name => Some(opendi_ingest::format_by_name(name).ok_or_else(|| {
             let known: Vec<&str> = opendi_ingest::FORMATS.iter().map(|f| f.name).collect();
-            UsageError(format!("unknown format {name:?}; known: auto, {}", known.join(", ")))
+            UsageError(format!(
+                "unknown format {name:?}; known: auto, {}",
+                known.join(", ")
+            ))
         })?),
     };
     let inputs = source::expand(&args.paths).map_err(|e| UsageError(e.to_string()))?;
@@ -111,7 +120,10 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
     let reader_progress = Arc::clone(&progress);
     let batch_size = args.batch.max(1);
     let reader = std::thread::spawn(move || -> Vec<FileReport> {
-        let opts = ReadOptions { format, today: today() };
+        let opts = ReadOptions {
+            format,
+            today: today(),
+        };
         let mut reports = Vec::new();
         let mut batch = Vec::with_capacity(batch_size);
         for input in &inputs {
@@ -119,7 +131,10 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
                 batch.push(item);
                 if batch.len() >= batch_size {
                     // A closed channel means the writer failed; it reports why.
-                    let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)));
+                    let _ = tx.send(std::mem::replace(
+                        &mut batch,
+                        Vec::with_capacity(batch_size),
+                    ));
                 }
             };
             reports.extend(source::read(input, &opts, &reader_progress, &mut send));
@@ -157,8 +172,16 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
                             publication: rec.publication,
                         })));
                     }
-                    Item::Delete { repository, accession, location } => {
-                        changes.push(Change::Delete { repository, accession, source: location.file });
+                    Item::Delete {
+                        repository,
+                        accession,
+                        location,
+                    } => {
+                        changes.push(Change::Delete {
+                            repository,
+                            accession,
+                            source: location.file,
+                        });
                     }
                     Item::Diagnostic(d) => summary.note(&d),
                 }
@@ -180,7 +203,11 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
             if let Some(bar) = &bar {
                 bar.set_position(progress.load(Ordering::Relaxed));
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
-                bar.set_message(format!("{} records, {:.0}/s", summary.records, summary.records as f64 / secs));
+                bar.set_message(format!(
+                    "{} records, {:.0}/s",
+                    summary.records,
+                    summary.records as f64 / secs
+                ));
             }
         }
         engine.commit()?;
@@ -188,7 +215,9 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
     })();
     // Drain the channel so the reader thread can finish even if writing failed.
     drop(rx);
-    let reports = reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))?;
+    let reports = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("reader thread panicked"))?;
     write_result?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -197,15 +226,22 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
         summary.files += 1;
         if let Some(reason) = r.skipped {
             summary.files_skipped += 1;
-            summary.skipped.push(FileNote { file: r.name, reason });
+            summary.skipped.push(FileNote {
+                file: r.name,
+                reason,
+            });
         } else if let Some(reason) = r.error {
             summary.files_failed += 1;
-            summary.failed.push(FileNote { file: r.name, reason });
+            summary.failed.push(FileNote {
+                file: r.name,
+                reason,
+            });
         }
     }
     summary.seconds = started.elapsed().as_secs_f64();
     summary.records_per_second = summary.records as f64 / summary.seconds.max(1e-9);
-    summary.megabytes_per_second = progress.load(Ordering::Relaxed) as f64 / 1e6 / summary.seconds.max(1e-9);
+    summary.megabytes_per_second =
+        progress.load(Ordering::Relaxed) as f64 / 1e6 / summary.seconds.max(1e-9);
     print_summary(&summary, args.json)?;
     Ok(())
 }
@@ -216,8 +252,10 @@ fn progress_bar(total: u64) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
 }
@@ -231,7 +269,10 @@ fn print_summary(s: &Summary, json: bool) -> Result<()> {
         eprintln!("{d}");
     }
     if s.diagnostics.len() > 50 {
-        eprintln!("… {} more findings (use --json for up to {MAX_LISTED_DIAGNOSTICS})", s.errors + s.warnings - 50);
+        eprintln!(
+            "… {} more findings (use --json for up to {MAX_LISTED_DIAGNOSTICS})",
+            s.errors + s.warnings - 50
+        );
     }
     for f in &s.failed {
         eprintln!("{}: failed: {}", f.file, f.reason);

@@ -26,7 +26,11 @@ pub struct NewRecord {
 #[derive(Debug, Clone)]
 pub enum Change {
     Upsert(Box<NewRecord>),
-    Delete { repository: String, accession: String, source: String },
+    Delete {
+        repository: String,
+        accession: String,
+        source: String,
+    },
 }
 
 /// What a change did.
@@ -112,6 +116,11 @@ pub trait Store: Send + Sync {
     fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<ChangeRow>>;
     fn last_seq(&self) -> Result<i64>;
     /// A shared publication by PMID, DOI or PMCID.
-    fn publication(&self, pmid: Option<&str>, doi: Option<&str>, pmcid: Option<&str>) -> Result<Option<Publication>>;
+    fn publication(
+        &self,
+        pmid: Option<&str>,
+        doi: Option<&str>,
+        pmcid: Option<&str>,
+    ) -> Result<Option<Publication>>;
     fn stats(&self) -> Result<StoreStats>;
 }

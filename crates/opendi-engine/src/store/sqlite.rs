@@ -92,7 +92,8 @@ pub(crate) fn pack(bytes: &[u8]) -> Vec<u8> {
 }
 
 pub(crate) fn unpack(bytes: &[u8]) -> Result<Vec<u8>> {
-    lz4_flex::decompress_size_prepended(bytes).map_err(|e| EngineError::Corrupt(format!("lz4: {e}")))
+    lz4_flex::decompress_size_prepended(bytes)
+        .map_err(|e| EngineError::Corrupt(format!("lz4: {e}")))
 }
 
 fn hash_record(r: &NewRecord, dataset_json: &[u8]) -> [u8; 32] {
@@ -113,8 +114,13 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self> {
         let writer = open_conn(path)?;
         writer.execute_batch(SCHEMA)?;
-        let version: Option<String> =
-            writer.query_row("SELECT value FROM meta WHERE key = 'format_version'", [], |r| r.get(0)).optional()?;
+        let version: Option<String> = writer
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'format_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
         match version.as_deref().map(str::parse::<i64>) {
             None => {
                 writer.execute("INSERT INTO meta (key, value) VALUES ('format_version', ?1)", [STORE_FORMAT_VERSION.to_string()])?;
@@ -129,8 +135,14 @@ impl SqliteStore {
                 return Err(EngineError::Incompatible(format!("unknown store format version {other:?}; cannot upgrade")));
             }
         }
-        let readers = (0..4).map(|_| open_conn(path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
-        Ok(SqliteStore { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        let readers = (0..4)
+            .map(|_| open_conn(path).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
     }
 
     fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -141,7 +153,9 @@ impl SqliteStore {
                 return g;
             }
         }
-        self.readers[start % self.readers.len()].lock().unwrap_or_else(|e| e.into_inner())
+        self.readers[start % self.readers.len()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn read_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<(StoredRecord, Vec<u8>, String)> {
@@ -179,11 +193,14 @@ impl Store for SqliteStore {
     fn apply(&self, batch: &[Change], now: i64) -> Result<Vec<(Outcome, i64)>> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction()?;
-        let mut seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| r.get(0))?;
+        let mut seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| {
+            r.get(0)
+        })?;
         let mut out = Vec::with_capacity(batch.len());
         {
             let mut find = tx.prepare_cached("SELECT id, content_hash, version, deleted FROM records WHERE repository = ?1 AND accession = ?2")?;
-            let mut touch = tx.prepare_cached("UPDATE records SET last_ingested = ?2 WHERE id = ?1")?;
+            let mut touch =
+                tx.prepare_cached("UPDATE records SET last_ingested = ?2 WHERE id = ?1")?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO records (repository, accession, version, content_hash, format, source, first_ingested, last_ingested, \
                  deleted, errors, seq, dataset, raw, diagnostics) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?6, 0, ?7, ?8, ?9, ?10, ?11)",
@@ -202,7 +219,9 @@ impl Store for SqliteStore {
                  deleted, seq, dataset, raw) VALUES (?1, ?2, 1, X'', 'tombstone', ?3, ?4, ?4, 1, ?5, ?6, ?7)",
             )?;
             let mut del_acc = tx.prepare_cached("DELETE FROM accessions WHERE record_id = ?1")?;
-            let mut add_acc = tx.prepare_cached("INSERT OR IGNORE INTO accessions (accession, record_id) VALUES (?1, ?2)")?;
+            let mut add_acc = tx.prepare_cached(
+                "INSERT OR IGNORE INTO accessions (accession, record_id) VALUES (?1, ?2)",
+            )?;
             let mut put_pub = tx.prepare_cached("INSERT OR REPLACE INTO publications (key, pmid, doi, pmcid, data) VALUES (?1, ?2, ?3, ?4, ?5)")?;
 
             for change in batch {
@@ -211,19 +230,39 @@ impl Store for SqliteStore {
                         let d = &r.dataset;
                         let json = serde_json::to_vec(d)?;
                         let hash = hash_record(r, &json);
-                        let existing: Option<(i64, Vec<u8>, i64, i64)> =
-                            find.query_row(params![d.repository, d.accession], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))).optional()?;
-                        let errors = r.diagnostics.iter().filter(|x| x.severity == opendi_model::Severity::Error).count() as i64;
+                        let existing: Option<(i64, Vec<u8>, i64, i64)> = find
+                            .query_row(params![d.repository, d.accession], |row| {
+                                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                            })
+                            .optional()?;
+                        let errors = r
+                            .diagnostics
+                            .iter()
+                            .filter(|x| x.severity == opendi_model::Severity::Error)
+                            .count() as i64;
                         let diags = serde_json::to_string(&r.diagnostics)?;
                         let (outcome, id) = match existing {
-                            Some((id, old_hash, _, deleted)) if old_hash == hash && deleted == 0 => {
+                            Some((id, old_hash, _, deleted))
+                                if old_hash == hash && deleted == 0 =>
+                            {
                                 touch.execute(params![id, now])?;
                                 (Outcome::Unchanged, id)
                             }
                             Some((id, _, _, _)) => {
                                 seq += 1;
                                 archive.execute(params![id, now])?;
-                                update.execute(params![id, &hash[..], r.format, r.source, now, errors, seq, pack(&json), pack(r.raw.as_bytes()), diags])?;
+                                update.execute(params![
+                                    id,
+                                    &hash[..],
+                                    r.format,
+                                    r.source,
+                                    now,
+                                    errors,
+                                    seq,
+                                    pack(&json),
+                                    pack(r.raw.as_bytes()),
+                                    diags
+                                ])?;
                                 (Outcome::Updated, id)
                             }
                             None => {
@@ -251,15 +290,28 @@ impl Store for SqliteStore {
                             }
                             if let Some(p) = &r.publication {
                                 if let Some(key) = p.key() {
-                                    put_pub.execute(params![key, p.pmid, p.doi, p.pmcid, pack(&serde_json::to_vec(p)?)])?;
+                                    put_pub.execute(params![
+                                        key,
+                                        p.pmid,
+                                        p.doi,
+                                        p.pmcid,
+                                        pack(&serde_json::to_vec(p)?)
+                                    ])?;
                                 }
                             }
                         }
                         out.push((outcome, id));
                     }
-                    Change::Delete { repository, accession, source } => {
-                        let existing: Option<(i64, Vec<u8>, i64, i64)> =
-                            find.query_row(params![repository, accession], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))).optional()?;
+                    Change::Delete {
+                        repository,
+                        accession,
+                        source,
+                    } => {
+                        let existing: Option<(i64, Vec<u8>, i64, i64)> = find
+                            .query_row(params![repository, accession], |row| {
+                                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                            })
+                            .optional()?;
                         match existing {
                             Some((id, _, _, 1)) => out.push((Outcome::Unchanged, id)),
                             Some((id, _, _, _)) => {
@@ -271,7 +323,15 @@ impl Store for SqliteStore {
                             None => {
                                 seq += 1;
                                 let d = Dataset::new(repository, accession);
-                                insert_tomb.execute(params![repository, accession, source, now, seq, pack(&serde_json::to_vec(&d)?), pack(b"")])?;
+                                insert_tomb.execute(params![
+                                    repository,
+                                    accession,
+                                    source,
+                                    now,
+                                    seq,
+                                    pack(&serde_json::to_vec(&d)?),
+                                    pack(b"")
+                                ])?;
                                 let id = tx.last_insert_rowid();
                                 add_acc.execute(params![accession, id])?;
                                 out.push((Outcome::DeletedUnknown, id));
@@ -287,27 +347,38 @@ impl Store for SqliteStore {
 
     fn get(&self, id: i64) -> Result<Option<StoredRecord>> {
         let conn = self.reader();
-        let mut st = conn.prepare_cached(&format!("SELECT {RECORD_COLS} FROM records WHERE id = ?1"))?;
+        let mut st =
+            conn.prepare_cached(&format!("SELECT {RECORD_COLS} FROM records WHERE id = ?1"))?;
         let parts = st.query_row([id], Self::read_record).optional()?;
         parts.map(Self::finish).transpose()
     }
 
     fn raw(&self, id: i64) -> Result<Option<String>> {
         let conn = self.reader();
-        let raw: Option<Vec<u8>> = conn.query_row("SELECT raw FROM records WHERE id = ?1", [id], |r| r.get(0)).optional()?;
-        raw.map(|b| unpack(&b).map(|v| String::from_utf8_lossy(&v).into_owned())).transpose()
+        let raw: Option<Vec<u8>> = conn
+            .query_row("SELECT raw FROM records WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        raw.map(|b| unpack(&b).map(|v| String::from_utf8_lossy(&v).into_owned()))
+            .transpose()
     }
 
     fn by_key(&self, repository: &str, accession: &str) -> Result<Option<i64>> {
         let conn = self.reader();
-        let mut st = conn.prepare_cached("SELECT id FROM records WHERE repository = ?1 AND accession = ?2")?;
-        Ok(st.query_row(params![repository, accession], |r| r.get(0)).optional()?)
+        let mut st =
+            conn.prepare_cached("SELECT id FROM records WHERE repository = ?1 AND accession = ?2")?;
+        Ok(st
+            .query_row(params![repository, accession], |r| r.get(0))
+            .optional()?)
     }
 
     fn find_accession(&self, accession: &str) -> Result<Vec<i64>> {
         let conn = self.reader();
-        let mut st = conn.prepare_cached("SELECT record_id FROM accessions WHERE accession = ?1 ORDER BY record_id")?;
-        let ids = st.query_map([accession.trim()], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+        let mut st = conn.prepare_cached(
+            "SELECT record_id FROM accessions WHERE accession = ?1 ORDER BY record_id",
+        )?;
+        let ids = st
+            .query_map([accession.trim()], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
         Ok(ids)
     }
 
@@ -318,41 +389,77 @@ impl Store for SqliteStore {
         )?;
         let rows = st.query_map([id], |r| {
             let h: Vec<u8> = r.get(1)?;
-            Ok((r.get(0)?, hex(&h), r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get::<_, i64>(6)? != 0, r.get::<_, Vec<u8>>(7)?))
+            Ok((
+                r.get(0)?,
+                hex(&h),
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get::<_, i64>(6)? != 0,
+                r.get::<_, Vec<u8>>(7)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
             let (version, content_hash, format, source, ingested, replaced, deleted, ds) = row?;
             let dataset = serde_json::from_slice(&unpack(&ds)?)?;
-            out.push(HistoryEntry { version, content_hash, format, source, ingested, replaced, deleted, dataset });
+            out.push(HistoryEntry {
+                version,
+                content_hash,
+                format,
+                source,
+                ingested,
+                replaced,
+                deleted,
+                dataset,
+            });
         }
         Ok(out)
     }
 
     fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<ChangeRow>> {
         let conn = self.reader();
-        let mut st = conn.prepare_cached(&format!("SELECT {RECORD_COLS} FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
-        let parts = st.query_map(params![after, limit as i64], Self::read_record)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {RECORD_COLS} FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        ))?;
+        let parts = st
+            .query_map(params![after, limit as i64], Self::read_record)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         parts
             .into_iter()
             .map(|p| {
                 let rec = Self::finish(p)?;
-                Ok(ChangeRow { seq: rec.seq, record: rec })
+                Ok(ChangeRow {
+                    seq: rec.seq,
+                    record: rec,
+                })
             })
             .collect()
     }
 
     fn last_seq(&self) -> Result<i64> {
         let conn = self.reader();
-        Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| r.get(0))?)
+        Ok(
+            conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| {
+                r.get(0)
+            })?,
+        )
     }
 
-    fn publication(&self, pmid: Option<&str>, doi: Option<&str>, pmcid: Option<&str>) -> Result<Option<Publication>> {
+    fn publication(
+        &self,
+        pmid: Option<&str>,
+        doi: Option<&str>,
+        pmcid: Option<&str>,
+    ) -> Result<Option<Publication>> {
         let conn = self.reader();
         let lookups = [("pmid", pmid), ("doi", doi), ("pmcid", pmcid)];
         for (col, v) in lookups {
             let Some(v) = v else { continue };
-            let mut st = conn.prepare_cached(&format!("SELECT data FROM publications WHERE {col} = ?1 LIMIT 1"))?;
+            let mut st = conn.prepare_cached(&format!(
+                "SELECT data FROM publications WHERE {col} = ?1 LIMIT 1"
+            ))?;
             if let Some(data) = st.query_row([v], |r| r.get::<_, Vec<u8>>(0)).optional()? {
                 return Ok(Some(serde_json::from_slice(&unpack(&data)?)?));
             }
@@ -365,7 +472,9 @@ impl Store for SqliteStore {
         let one = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
         let group = |sql: &str| -> Result<Vec<(String, u64)>> {
             let mut st = conn.prepare(sql)?;
-            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+            let rows = st.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         };
         Ok(StoreStats {
