@@ -1,6 +1,6 @@
 //! Text helpers for indexing and display: tag stripping, organism labels.
 
-use opendi_model::Organism;
+use opendi_model::{Organism, COMMON_TAXA};
 
 /// Removes markup from rich text (`<h4>Background</h4>Defects…`) and decodes the common
 /// entities, leaving words separated by spaces. For indexing and snippets, not rendering.
@@ -32,40 +32,6 @@ pub fn strip_tags(s: &str) -> String {
     }
     out
 }
-
-/// NCBI taxa common in biomedical repositories: (taxon id, scientific name, common name).
-pub const COMMON_TAXA: &[(&str, &str, &str)] = &[
-    ("9606", "Homo sapiens", "human"),
-    ("10090", "Mus musculus", "mouse"),
-    ("10116", "Rattus norvegicus", "rat"),
-    ("7227", "Drosophila melanogaster", "fruit fly"),
-    ("6239", "Caenorhabditis elegans", "nematode"),
-    ("7955", "Danio rerio", "zebrafish"),
-    ("3702", "Arabidopsis thaliana", "thale cress"),
-    ("4932", "Saccharomyces cerevisiae", "baker's yeast"),
-    ("559292", "Saccharomyces cerevisiae S288C", "baker's yeast"),
-    ("4896", "Schizosaccharomyces pombe", "fission yeast"),
-    ("562", "Escherichia coli", "E. coli"),
-    ("9913", "Bos taurus", "cattle"),
-    ("9823", "Sus scrofa", "pig"),
-    ("9031", "Gallus gallus", "chicken"),
-    ("9544", "Macaca mulatta", "rhesus monkey"),
-    ("9615", "Canis lupus familiaris", "dog"),
-    ("9940", "Ovis aries", "sheep"),
-    ("8355", "Xenopus laevis", "African clawed frog"),
-    ("4530", "Oryza sativa", "rice"),
-    ("4577", "Zea mays", "maize"),
-    (
-        "1773",
-        "Mycobacterium tuberculosis",
-        "tuberculosis bacterium",
-    ),
-    (
-        "2697049",
-        "Severe acute respiratory syndrome coronavirus 2",
-        "SARS-CoV-2",
-    ),
-];
 
 /// The facet label of an organism: its scientific name without the source's decorations
 /// (`Homo sapiens (Human)` -> `Homo sapiens`), or the name a known taxon id stands for.

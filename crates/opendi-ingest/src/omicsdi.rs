@@ -352,6 +352,14 @@ fn apply_field(
         "publication" => {
             let doi = DOI_RE.captures(&v).map(|c| c[1].to_string());
             let pmid = PMID_RE.captures(&v).map(|c| c[1].to_string());
+            // A citation without identifiers most likely describes the reference given as a
+            // cross-reference (`<ref dbname="pubmed">`): attach it there rather than list it twice.
+            if doi.is_none() && pmid.is_none() {
+                if let Some(p) = d.publications.iter_mut().find(|p| p.citation.is_none()) {
+                    p.citation = Some(v);
+                    return;
+                }
+            }
             d.add_publication(PublicationRef {
                 pmid,
                 doi,
@@ -440,9 +448,10 @@ fn validate(
         .iter()
         .any(|x| x.kind == DateKind::Publication && x.value.is_some())
     {
-        diags.push(Diagnostic::warning(
+        // The reference validator treats the publication date as mandatory.
+        diags.push(Diagnostic::error(
             "missing-publication-date",
-            "the entry has no publication date",
+            "the entry has no valid publication date",
             loc.clone(),
         ));
     }

@@ -1,4 +1,5 @@
 use crate::date::PartialDate;
+use crate::taxa::taxon_for_name;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -331,9 +332,13 @@ impl Dataset {
         }
     }
 
+    /// Adds an organism, merging it with one already there that has the same name or taxon
+    /// (a known taxon's id and its name count as the same organism: `9606` = `Homo sapiens (Human)`).
     pub fn push_organism(&mut self, name: &str, taxon_id: Option<&str>, evidence: Evidence) {
         let name = clean_value(name).unwrap_or_default();
-        let taxon_id = taxon_id.and_then(clean_value);
+        let taxon_id = taxon_id
+            .and_then(clean_value)
+            .or_else(|| taxon_for_name(&name).map(str::to_string));
         if name.is_empty() && taxon_id.is_none() {
             return;
         }

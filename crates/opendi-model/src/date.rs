@@ -118,6 +118,19 @@ impl PartialDate {
             }
             return None;
         }
+        // Two-digit years in ISO order (`13-01-15`, Metabolomics Workbench): yy-mm-dd, 20yy
+        // below 70. Read, and reported as non-standard by validators.
+        if b.len() == 8
+            && b[2] == b'-'
+            && b[5] == b'-'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit())
+        {
+            let yy: i32 = s[..2].parse().ok()?;
+            let year = if yy < 70 { 2000 + yy } else { 1900 + yy };
+            return Self::ymd(year, s[3..5].parse().ok()?, s[6..8].parse().ok()?);
+        }
         let words: Vec<&str> = s
             .split(|c: char| c.is_whitespace() || c == ',')
             .filter(|w| !w.is_empty())
@@ -232,6 +245,7 @@ mod tests {
         check("2021 Feb", Some("2021-02"));
         check("Feb 2021", Some("2021-02"));
         check("27 Feb 2021", Some("2021-02-27"));
+        check("13-01-15", Some("2013-01-15"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod date;
 mod diagnostic;
 mod publication;
 mod repository;
+mod taxa;
 
 pub use dataset::{
     clean_value, CrossRef, Dataset, DateKind, DatedValue, Evidence, Organism, Person, PersonRole,
@@ -18,6 +19,7 @@ pub use date::PartialDate;
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use publication::{MeshHeading, Publication};
 pub use repository::{repository_key, repository_name, KNOWN_REPOSITORIES};
+pub use taxa::{name_for_taxon, taxon_for_name, COMMON_TAXA};
 
 /// What a parser yields for one unit of its input.
 #[derive(Debug, Clone)]

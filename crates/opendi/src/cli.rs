@@ -8,6 +8,11 @@ use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
 
+/// `println!` that returns an error instead of panicking when stdout is closed (`| head`).
+macro_rules! outln {
+    ($($t:tt)*) => { writeln!(std::io::stdout().lock(), $($t)*)? };
+}
+
 #[derive(Parser)]
 #[command(
     name = "opendi",
@@ -242,15 +247,18 @@ fn similar(data_dir: &std::path::Path, json: bool, limit: usize, key: &str) -> R
     let id = resolve_one(&engine, key)?;
     let hits = engine.similar(id, limit)?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({ "similar": hits }))?
         );
     } else {
         for h in hits {
-            println!(
+            outln!(
                 "{} | {} | {:.2}  {}",
-                h.accession, h.repository, h.score, h.title
+                h.accession,
+                h.repository,
+                h.score,
+                h.title
             );
         }
     }
@@ -271,28 +279,28 @@ fn show(data_dir: &std::path::Path, as_json: bool, raw: bool, key: &str) -> Resu
         if let Some(r) = raw_text {
             v["raw"] = json!(r);
         }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
     let d = &rec.dataset;
-    println!(
+    outln!(
         "{} | {} | {}",
         d.accession,
         d.repository,
         d.main_date().map(|x| x.to_string()).unwrap_or_default()
     );
-    println!("{}", d.title);
+    outln!("{}", d.title);
     if rec.deleted {
-        println!("(deleted)");
+        outln!("(deleted)");
     }
-    println!("omics: {}", d.omics_types.join(", "));
+    outln!("omics: {}", d.omics_types.join(", "));
     let orgs: Vec<String> = d
         .organisms
         .iter()
         .map(opendi_engine::text::organism_label)
         .collect();
-    println!("organisms: {}", orgs.join(", "));
-    println!(
+    outln!("organisms: {}", orgs.join(", "));
+    outln!(
         "format {} from {}, version {}, hash {}",
         rec.format,
         rec.source,
@@ -300,12 +308,12 @@ fn show(data_dir: &std::path::Path, as_json: bool, raw: bool, key: &str) -> Resu
         &rec.content_hash[..rec.content_hash.len().min(16)]
     );
     for diag in &rec.diagnostics {
-        println!("  {diag}");
+        outln!("  {diag}");
     }
-    println!();
-    println!("{}", opendi_engine::text::strip_tags(&d.description));
+    outln!();
+    outln!("{}", opendi_engine::text::strip_tags(&d.description));
     for p in pubs {
-        println!(
+        outln!(
             "\npublication: {} {} ({})",
             p.title,
             p.journal.unwrap_or_default(),
@@ -313,7 +321,7 @@ fn show(data_dir: &std::path::Path, as_json: bool, raw: bool, key: &str) -> Resu
         );
     }
     if let Some(r) = raw_text {
-        println!("\n{r}");
+        outln!("\n{r}");
     }
     Ok(())
 }
@@ -322,10 +330,10 @@ fn stats(data_dir: &std::path::Path, as_json: bool) -> Result<()> {
     let engine = open_engine(data_dir)?;
     let s = engine.stats()?;
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        outln!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "{} records ({} deleted, {} with errors), {} publications, {} indexed, {} earlier versions",
         s.store.records,
         s.store.deleted,
@@ -342,9 +350,9 @@ fn stats(data_dir: &std::path::Path, as_json: bool) -> Result<()> {
         .max()
         .unwrap_or(1)
         .max(1);
-    println!("\nper repository:");
+    outln!("\nper repository:");
     for (r, c) in &s.store.per_repository {
-        println!(
+        outln!(
             "  {r:<28} {c:>8} {}",
             "█".repeat(((c * 40) / max).max(1) as usize)
         );
@@ -353,10 +361,10 @@ fn stats(data_dir: &std::path::Path, as_json: bool) -> Result<()> {
         if counts.is_empty() {
             continue;
         }
-        println!("\n{facet}:");
+        outln!("\n{facet}:");
         let max = counts.iter().map(|c| c.count).max().unwrap_or(1).max(1);
         for c in counts.iter().take(10) {
-            println!(
+            outln!(
                 "  {:<40} {:>8} {}",
                 c.value,
                 c.count,
@@ -370,7 +378,7 @@ fn stats(data_dir: &std::path::Path, as_json: bool) -> Result<()> {
 fn demo(data_dir: &std::path::Path, records: usize) -> Result<()> {
     std::fs::create_dir_all(data_dir)?;
     let corpus = data_dir.join("demo-corpus.xml.gz");
-    eprintln!(
+    eoutln!(
         "generating {records} demo records into {}",
         corpus.display()
     );
@@ -390,12 +398,12 @@ fn demo(data_dir: &std::path::Path, records: usize) -> Result<()> {
             facets: false,
             ..Default::default()
         })?;
-        println!("\nsearch {q:?}: {} datasets", res.count);
+        outln!("\nsearch {q:?}: {} datasets", res.count);
         for h in res.hits {
-            println!("  {} | {} | {}", h.accession, h.repository, h.title);
+            outln!("  {} | {} | {}", h.accession, h.repository, h.title);
         }
     }
-    println!(
+    outln!(
         "\nnext: opendi --data-dir {} search \"your terms\" --facets",
         data_dir.display()
     );
