@@ -138,6 +138,7 @@ class Run:
     stdout: str = field(repr=False)
     stderr: str = field(repr=False)
     load_before: float = 0.0  # 1-minute load average just before the run
+    other_cpu_s: float = 0.0  # CPU time the rest of the machine used during the run (contention)
 
     def as_json(self) -> dict:
         d = asdict(self)
@@ -156,10 +157,13 @@ def run_measured(argv: Sequence[str], cwd: Path | None = None, env: dict | None 
     argv = [str(a) for a in argv]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         load = os.getloadavg()[0]
+        busy0, _ = _cpu_times()
         t0 = time.perf_counter()
         p = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
+        busy1, _ = _cpu_times()
+        machine_cpu = (busy1 - busy0) / os.sysconf("SC_CLK_TCK")
         p.returncode = os.waitstatus_to_exitcode(status)  # already reaped: keep Popen quiet
         out.seek(0)
         err.seek(0)
@@ -173,12 +177,46 @@ def run_measured(argv: Sequence[str], cwd: Path | None = None, env: dict | None 
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
             load_before=load,
+            other_cpu_s=max(0.0, machine_cpu - ru.ru_utime - ru.ru_stime),
         )
     if check and r.returncode != 0:
         log(f"command failed ({r.returncode}): {' '.join(argv)}\n--- stdout\n{r.stdout[-4000:]}\n"
             f"--- stderr\n{r.stderr[-4000:]}")
         raise SystemExit(f"benchmark command failed: {argv[0]}")
     return r
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
+    return sum(v) - idle, sum(v)
+
+
+def cpu_busy(interval: float = 1.0) -> float:
+    """Fraction (0..1) of all CPUs busy over ``interval`` seconds (everything on the machine)."""
+    b0, t0 = _cpu_times()
+    time.sleep(interval)
+    b1, t1 = _cpu_times()
+    return (b1 - b0) / max(t1 - t0, 1)
+
+
+def wait_idle(max_wait: float, threshold: float = 0.15, interval: float = 1.0) -> float:
+    """Waits (up to ``max_wait`` s) until the machine is idle: less than ``threshold`` of all CPUs
+    busy over ``interval``. Returns the last busy fraction seen (recorded with each run: a
+    benchmark on a shared machine means little if something else was using the CPUs)."""
+    deadline = time.monotonic() + max_wait
+    busy = cpu_busy(interval)
+    warned = False
+    while busy > threshold and time.monotonic() < deadline:
+        if not warned:
+            log(f"  waiting for the machine to go idle ({busy:.0%} of CPUs busy) …")
+            warned = True
+        busy = cpu_busy(interval)
+    if busy > threshold:
+        log(f"  machine still {busy:.0%} busy after {max_wait:.0f} s: running anyway")
+    return busy
 
 
 def run_n(argv: Sequence[str], n: int, **kw) -> list[Run]:

@@ -138,7 +138,16 @@ impl Engine {
             config,
         };
         if engine.store.last_seq()? > engine.index.committed_seq()? {
-            engine.catch_up()?;
+            match engine.catch_up() {
+                // Another process (an ingest in progress) holds the writer and will commit
+                // these changes itself; reading what is committed so far is still correct.
+                Err(EngineError::Busy) => tracing::info!(
+                    "index behind the store while another process writes; reading as is"
+                ),
+                other => {
+                    other?;
+                }
+            }
         }
         Ok(engine)
     }

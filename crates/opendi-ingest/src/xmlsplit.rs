@@ -37,10 +37,15 @@ pub struct RecordSplitter<R> {
     starts: Vec<Vec<u8>>,
     ends: Vec<Vec<u8>>,
     buf: Vec<u8>,
-    /// Line number of `buf[0]`.
+    /// Bytes of `buf` before `pos` are consumed; dropping them is deferred so that taking a
+    /// record does not move the rest of the buffer.
+    pos: usize,
+    /// Per start pattern: no match starts before this index of `buf` (a search memo, so each
+    /// byte is scanned once per pattern however many records the buffer holds).
+    clean_to: Vec<usize>,
+    /// Line number of `buf[pos]`.
     line: u64,
     eof: bool,
-    seen_record: bool,
     header_done: bool,
     header: Vec<u8>,
     max_record: usize,
@@ -69,9 +74,10 @@ impl<R: BufRead> RecordSplitter<R> {
                 .map(|n| format!("</{n}").into_bytes())
                 .collect(),
             buf: Vec::new(),
+            pos: 0,
+            clean_to: vec![0; names.len()],
             line: 1,
             eof: false,
-            seen_record: false,
             header_done: false,
             header: Vec::new(),
             max_record: 256 << 20,
@@ -87,6 +93,13 @@ impl<R: BufRead> RecordSplitter<R> {
     fn fill(&mut self) -> std::io::Result<bool> {
         if self.eof {
             return Ok(false);
+        }
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            for c in &mut self.clean_to {
+                *c = c.saturating_sub(self.pos);
+            }
+            self.pos = 0;
         }
         let mut got = 0;
         while got < READ_BLOCK {
@@ -105,37 +118,48 @@ impl<R: BufRead> RecordSplitter<R> {
 
     /// Drops `n` bytes from the front of the buffer, advancing the line count.
     fn drop_front(&mut self, n: usize, keep_header: bool) {
+        let p = self.pos;
         if keep_header && !self.header_done && self.header.len() < MAX_HEADER {
             let take = n.min(MAX_HEADER - self.header.len());
-            self.header.extend_from_slice(&self.buf[..take]);
+            self.header.extend_from_slice(&self.buf[p..p + take]);
         }
-        self.line += count_lines(&self.buf[..n]);
-        self.buf.drain(..n);
+        self.line += count_lines(&self.buf[p..p + n]);
+        self.pos += n;
     }
 
-    /// Finds the earliest record start tag at or after `from`: (position, kind).
-    fn find_start(&self, from: usize) -> Option<(usize, usize)> {
+    /// The unconsumed part of the buffer.
+    fn rest(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// Finds the earliest record start tag in the unconsumed buffer: (offset from `pos`, kind).
+    fn find_start(&mut self) -> Option<(usize, usize)> {
         let mut best: Option<(usize, usize)> = None;
-        for (kind, pat) in self.starts.iter().enumerate() {
-            let mut at = from;
-            while let Some(p) = memmem::find(&self.buf[at..], pat) {
-                let pos = at + p;
-                match self.buf.get(pos + pat.len()) {
-                    Some(&b) if is_name_end(b) => {
-                        if best.is_none_or(|(bp, _)| pos < bp) {
-                            best = Some((pos, kind));
+        for kind in 0..self.starts.len() {
+            let pat = &self.starts[kind];
+            let mut at = self.clean_to[kind].max(self.pos);
+            let found = loop {
+                match memmem::find(&self.buf[at..], pat) {
+                    Some(p) => {
+                        let abs = at + p;
+                        match self.buf.get(abs + pat.len()) {
+                            Some(&b) if is_name_end(b) => break Some(abs),
+                            Some(_) => at = abs + 1,
+                            // The name may continue in bytes not yet read: "maybe here".
+                            None => break Some(abs),
                         }
-                        break;
                     }
-                    Some(_) => at = pos + 1,
-                    // The name may continue in bytes not yet read: report "maybe here".
-                    None => {
-                        if best.is_none_or(|(bp, _)| pos < bp) {
-                            best = Some((pos, kind));
-                        }
-                        break;
+                    None => break None,
+                }
+            };
+            match found {
+                Some(abs) => {
+                    self.clean_to[kind] = abs;
+                    if best.is_none_or(|(bp, _)| abs - self.pos < bp) {
+                        best = Some((abs - self.pos, kind));
                     }
                 }
+                None => self.clean_to[kind] = self.buf.len().saturating_sub(pat.len()),
             }
         }
         best
@@ -145,35 +169,36 @@ impl<R: BufRead> RecordSplitter<R> {
     fn find_end(&self, kind: usize) -> Option<usize> {
         let start = &self.starts[kind];
         let end = &self.ends[kind];
+        let buf = self.rest();
         // Self-closing start tag?
-        let gt = memchr::memchr(b'>', &self.buf)?;
-        if gt > 0 && self.buf[gt - 1] == b'/' {
+        let gt = memchr::memchr(b'>', &buf)?;
+        if gt > 0 && buf[gt - 1] == b'/' {
             return Some(gt + 1);
         }
         let mut depth = 1usize;
         let mut at = gt + 1;
         loop {
-            let next_end = memmem::find(&self.buf[at..], end).map(|p| p + at);
+            let next_end = memmem::find(&buf[at..], end).map(|p| p + at);
             let e = next_end?;
             // Nested element of the same name before this end tag?
             let mut s_at = at;
-            while let Some(p) = memmem::find(&self.buf[s_at..e], start) {
+            while let Some(p) = memmem::find(&buf[s_at..e], start) {
                 let pos = s_at + p;
                 if self
                     .buf
                     .get(pos + start.len())
                     .is_some_and(|&b| is_name_end(b))
                 {
-                    let self_closing = memchr::memchr(b'>', &self.buf[pos..])
-                        .is_some_and(|g| self.buf[pos + g - 1] == b'/');
+                    let self_closing =
+                        memchr::memchr(b'>', &buf[pos..]).is_some_and(|g| buf[pos + g - 1] == b'/');
                     if !self_closing {
                         depth += 1;
                     }
                 }
                 s_at = pos + 1;
             }
-            let close = memchr::memchr(b'>', &self.buf[e..])? + e;
-            let name_tail = &self.buf[e + end.len()..close];
+            let close = memchr::memchr(b'>', &buf[e..])? + e;
+            let name_tail = &buf[e + end.len()..close];
             if !name_tail.iter().all(|b| b.is_ascii_whitespace()) {
                 // `</entryfoo>` or a broken end tag: keep looking past it.
                 at = e + 1;
@@ -191,40 +216,37 @@ impl<R: BufRead> RecordSplitter<R> {
     pub fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
         loop {
             // Outside a record: look for the next start tag.
-            match self.find_start(0) {
-                Some((pos, kind)) if pos + self.starts[kind].len() < self.buf.len() || self.eof => {
-                    let had_header = !self.header_done;
-                    self.drop_front(pos, true);
-                    if had_header {
+            match self.find_start() {
+                Some((at, kind))
+                    if at + self.starts[kind].len() < self.rest().len() || self.eof =>
+                {
+                    self.drop_front(at, true);
+                    if !self.header_done {
                         self.header_done = true;
-                        if !self.seen_record {
-                            self.seen_record = true;
-                            return Ok(Some(Chunk::Header {
-                                text: std::mem::take(&mut self.header),
-                            }));
-                        }
+                        return Ok(Some(Chunk::Header {
+                            text: std::mem::take(&mut self.header),
+                        }));
                     }
                     return self.take_record(kind).map(Some);
                 }
                 Some(_) => {
-                    if !self.fill()? {
-                        continue;
-                    }
+                    self.fill()?;
                 }
                 None => {
                     // Keep a tail that could hold the beginning of a start tag.
                     let longest = self.starts.iter().map(Vec::len).max().unwrap_or(0);
-                    let keep = longest.min(self.buf.len());
-                    let cut = self.buf.len() - keep;
+                    let cut = self.rest().len().saturating_sub(longest);
                     self.drop_front(cut, true);
                     if !self.fill()? {
+                        let tail = self.rest().len();
                         if !self.header_done {
                             self.header_done = true;
                             let mut text = std::mem::take(&mut self.header);
-                            text.extend_from_slice(&self.buf);
-                            self.buf.clear();
+                            text.extend_from_slice(self.rest());
+                            self.drop_front(tail, false);
                             return Ok(Some(Chunk::Header { text }));
                         }
+                        self.drop_front(tail, false);
                         return Ok(None);
                     }
                 }
@@ -234,13 +256,13 @@ impl<R: BufRead> RecordSplitter<R> {
 
     fn take_record(&mut self, kind: usize) -> std::io::Result<Chunk> {
         let line = self.line;
-        // Bytes of `buf` known to hold no end tag: rescanning them after every read would make
-        // large records quadratic.
+        // Bytes of the record known to hold no end tag: rescanning them after every read would
+        // make large records quadratic.
         let mut clean = 0usize;
         loop {
-            if let Some(gt) = memchr::memchr(b'>', &self.buf) {
-                if gt > 0 && self.buf[gt - 1] == b'/' {
-                    let text: Vec<u8> = self.buf[..=gt].to_vec();
+            if let Some(gt) = memchr::memchr(b'>', self.rest()) {
+                if gt > 0 && self.rest()[gt - 1] == b'/' {
+                    let text: Vec<u8> = self.rest()[..=gt].to_vec();
                     self.drop_front(gt + 1, false);
                     return Ok(Chunk::Record {
                         kind,
@@ -250,11 +272,10 @@ impl<R: BufRead> RecordSplitter<R> {
                     });
                 }
             }
-            let end_len = self.ends[kind].len();
-            let from = clean.saturating_sub(end_len);
-            if memmem::find(&self.buf[from..], &self.ends[kind]).is_some() {
+            let from = clean.saturating_sub(self.ends[kind].len());
+            if memmem::find(&self.rest()[from..], &self.ends[kind]).is_some() {
                 if let Some(len) = self.find_end(kind) {
-                    let text: Vec<u8> = self.buf[..len].to_vec();
+                    let text: Vec<u8> = self.rest()[..len].to_vec();
                     self.drop_front(len, false);
                     return Ok(Chunk::Record {
                         kind,
@@ -264,14 +285,15 @@ impl<R: BufRead> RecordSplitter<R> {
                     });
                 }
             } else {
-                clean = self.buf.len();
+                clean = self.rest().len();
             }
-            if self.buf.len() > self.max_record {
+            if self.rest().len() > self.max_record {
                 return self.skip_record(kind, line);
             }
+            let before = self.pos;
             if !self.fill()? {
-                let text = std::mem::take(&mut self.buf);
-                self.line += count_lines(&text);
+                let text = self.rest().to_vec();
+                self.drop_front(text.len(), false);
                 return Ok(Chunk::Record {
                     kind,
                     text,
@@ -279,6 +301,8 @@ impl<R: BufRead> RecordSplitter<R> {
                     complete: false,
                 });
             }
+            // `fill` compacts the buffer; `clean` is relative to the record start, so it holds.
+            debug_assert!(self.pos == 0 || self.pos == before);
         }
     }
 
@@ -287,8 +311,8 @@ impl<R: BufRead> RecordSplitter<R> {
         let end = self.ends[kind].clone();
         let mut skipped = 0u64;
         loop {
-            if let Some(p) = memmem::find(&self.buf, &end) {
-                if let Some(g) = memchr::memchr(b'>', &self.buf[p..]) {
+            if let Some(p) = memmem::find(self.rest(), &end) {
+                if let Some(g) = memchr::memchr(b'>', &self.rest()[p..]) {
                     skipped += (p + g + 1) as u64;
                     self.drop_front(p + g + 1, false);
                     return Ok(Chunk::TooLarge {
@@ -298,12 +322,11 @@ impl<R: BufRead> RecordSplitter<R> {
                     });
                 }
             }
-            let keep = end.len().min(self.buf.len());
-            let cut = self.buf.len() - keep;
+            let cut = self.rest().len().saturating_sub(end.len());
             skipped += cut as u64;
             self.drop_front(cut, false);
             if !self.fill()? {
-                let n = self.buf.len();
+                let n = self.rest().len();
                 skipped += n as u64;
                 self.drop_front(n, false);
                 return Ok(Chunk::TooLarge {

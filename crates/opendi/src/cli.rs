@@ -378,7 +378,7 @@ fn stats(data_dir: &std::path::Path, as_json: bool) -> Result<()> {
 fn demo(data_dir: &std::path::Path, records: usize) -> Result<()> {
     std::fs::create_dir_all(data_dir)?;
     let corpus = data_dir.join("demo-corpus.xml.gz");
-    eoutln!(
+    eprintln!(
         "generating {records} demo records into {}",
         corpus.display()
     );

@@ -149,7 +149,12 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
     let now = chrono::Utc::now().timestamp();
     let mut since_commit = 0u64;
     let write_result = (|| -> Result<()> {
+        let mut waited = std::time::Duration::ZERO;
+        let mut writing = std::time::Duration::ZERO;
+        let mut t = Instant::now();
         for items in rx.iter() {
+            waited += t.elapsed();
+            t = Instant::now();
             let mut changes = Vec::with_capacity(items.len());
             for item in items {
                 match item {
@@ -194,6 +199,8 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
                     Outcome::Deleted | Outcome::DeletedUnknown => summary.deleted += 1,
                 }
             }
+            writing += t.elapsed();
+            t = Instant::now();
             since_commit += changes.len() as u64;
             // Searchable in steps on long ingests; the store is already durable per batch.
             if since_commit >= 200_000 {
@@ -210,7 +217,9 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
                 ));
             }
         }
+        let c = Instant::now();
         engine.commit()?;
+        tracing::info!(?waited, ?writing, commit = ?c.elapsed(), "ingest writer time");
         Ok(())
     })();
     // Drain the channel so the reader thread can finish even if writing failed.

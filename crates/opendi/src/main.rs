@@ -7,6 +7,11 @@ mod ingest_cmd;
 
 use std::process::ExitCode;
 
+// Parsing and indexing allocate many short-lived strings; mimalloc handles that pattern far
+// better than the system allocator (measured: glibc malloc/free were ~20% of an ingest profile).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A mistake in how opendi was called (exit code 2), as opposed to a failure (exit code 1).
 #[derive(Debug)]
 pub struct UsageError(pub String);

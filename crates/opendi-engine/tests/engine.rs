@@ -1,0 +1,205 @@
+//! The engine on real records: store + index round trips, re-ingest as a no-op, updates with
+//! history, deletions as tombstones, search ranking of known records, MoreLikeThis.
+
+use opendi_engine::{Change, Engine, EngineConfig, NewRecord, Outcome, SearchRequest};
+use opendi_ingest::{read_all, source::expand};
+use opendi_model::{Item, PartialDate};
+
+fn changes(rel: &str) -> Option<Vec<Change>> {
+    let path = opendi_corpora::corpus(rel)?;
+    let (items, _) = read_all(
+        &expand(&[path.display().to_string()]).unwrap(),
+        PartialDate::ymd(2026, 1, 1).unwrap(),
+    );
+    Some(
+        items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Record(r) => Some(Change::Upsert(Box::new(NewRecord {
+                    dataset: r.dataset,
+                    raw: r.raw,
+                    format: r.format.to_string(),
+                    source: r.location.file,
+                    diagnostics: r.diagnostics,
+                    publication: r.publication,
+                }))),
+                Item::Delete {
+                    repository,
+                    accession,
+                    location,
+                } => Some(Change::Delete {
+                    repository,
+                    accession,
+                    source: location.file,
+                }),
+                Item::Diagnostic(_) => None,
+            })
+            .collect(),
+    )
+}
+
+fn search(e: &Engine, q: &str) -> Vec<String> {
+    e.search(&SearchRequest {
+        query: q.into(),
+        limit: 10,
+        ..Default::default()
+    })
+    .unwrap()
+    .hits
+    .into_iter()
+    .map(|h| h.accession)
+    .collect()
+}
+
+fn count(outcomes: &[(Outcome, i64)], o: Outcome) -> usize {
+    outcomes.iter().filter(|(x, _)| *x == o).count()
+}
+
+#[test]
+fn omicsdi_round_trip_reingest_update_delete() {
+    let Some(batch) = changes("omicsdi-xml") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(EngineConfig::new(dir.path())).unwrap();
+
+    let first = e.apply(&batch, 1000).unwrap();
+    e.commit().unwrap();
+    // Some entries appear in two files (the validator copies): the second is an update or unchanged.
+    let stored = count(&first, Outcome::New);
+    assert!(stored >= 100, "{stored}");
+    let seq = e.store().last_seq().unwrap();
+
+    // Known records come first.
+    assert_eq!(search(&e, "PXD000005")[0], "PXD000005");
+    assert_eq!(search(&e, "Fbw7 NF-kB")[0], "PXD000005");
+    assert_eq!(
+        search(&e, "tyrosine phosphorylation dimethyl labeling")[0],
+        "PRD000123"
+    );
+    assert_eq!(search(&e, "\"Snake Venom\"")[0], "PXD002837");
+
+    // Re-ingesting the same records changes nothing. (The whole folder holds two different
+    // versions of PXD002837, so one folder re-ingest would flip between them; one file does not.)
+    let dumps = changes("omicsdi-xml/ddi-annotation").unwrap();
+    let again = e.apply(&dumps, 2000).unwrap();
+    assert_eq!(count(&again, Outcome::Unchanged), dumps.len());
+    assert_eq!(
+        e.store().last_seq().unwrap(),
+        seq,
+        "no change took a sequence number"
+    );
+
+    // A changed record is updated, its previous version kept in history.
+    let Change::Upsert(mut rec) = batch
+        .iter()
+        .find(|c| matches!(c, Change::Upsert(r) if r.dataset.accession == "PXD000005"))
+        .unwrap()
+        .clone()
+    else {
+        unreachable!()
+    };
+    rec.dataset.title =
+        "Proteomic screen reveals Fbw7 as a modulator of the NF-kB pathway (revised)".into();
+    rec.raw = rec.raw.replace(
+        "modulator of the NF-kB pathway<",
+        "modulator of the NF-kB pathway (revised)<",
+    );
+    let out = e.apply(&[Change::Upsert(rec)], 3000).unwrap();
+    assert_eq!(out[0].0, Outcome::Updated);
+    e.commit().unwrap();
+    let id = out[0].1;
+    let now = e.record(id).unwrap().unwrap();
+    assert_eq!(now.version, 2);
+    assert!(now.dataset.title.ends_with("(revised)"));
+    let history = e.store().history(id).unwrap();
+    assert_eq!(history.len(), 1);
+    assert!(!history[0].dataset.title.ends_with("(revised)"));
+    assert!(e.store().raw(id).unwrap().unwrap().contains("(revised)"));
+    assert_eq!(search(&e, "revised Fbw7")[0], "PXD000005");
+
+    // A deletion is a tombstone: gone from search, kept in the store.
+    let out = e
+        .apply(
+            &[Change::Delete {
+                repository: "pride".into(),
+                accession: "PXD000005".into(),
+                source: "test".into(),
+            }],
+            4000,
+        )
+        .unwrap();
+    assert_eq!(out[0].0, Outcome::Deleted);
+    e.commit().unwrap();
+    assert!(!search(&e, "PXD000005").contains(&"PXD000005".to_string()));
+    assert!(e.record(id).unwrap().unwrap().deleted);
+    assert_eq!(e.store().history(id).unwrap().len(), 2);
+}
+
+#[test]
+fn reopening_catches_up_an_index_that_lags_the_store() {
+    let Some(batch) = changes("omicsdi-xml/ddi-annotation") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let e = Engine::open(EngineConfig::new(dir.path())).unwrap();
+        // Written to the store, never committed to the index: what a crash leaves behind.
+        e.apply(&batch, 1).unwrap();
+    }
+    let e = Engine::open(EngineConfig::new(dir.path())).unwrap();
+    let stats = e.stats().unwrap();
+    assert_eq!(stats.indexed_documents, stats.store.records);
+    assert_eq!(stats.index_seq, stats.store.last_seq);
+    assert_eq!(search(&e, "ST000001")[0], "ST000001");
+}
+
+#[test]
+fn lookup_by_any_accession_facets_and_similar() {
+    let Some(mut batch) = changes("omicsdi-xml/ddi-annotation") else {
+        return;
+    };
+    let Some(pubmed) = changes("pubmed/pubmed-29768149.xml") else {
+        return;
+    };
+    batch.extend(pubmed);
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(EngineConfig::new(dir.path())).unwrap();
+    e.apply(&batch, 1).unwrap();
+    e.commit().unwrap();
+    // REPOSITORY/ACCESSION and bare accession, case-insensitive.
+    assert_eq!(e.resolve("pride/PXD000005").unwrap().len(), 1);
+    assert_eq!(e.resolve("pxd000005").unwrap().len(), 1);
+    assert_eq!(e.resolve("29768149").unwrap().len(), 1);
+
+    let res = e
+        .search(&SearchRequest {
+            query: "*".into(),
+            limit: 5,
+            facets: true,
+            facet_size: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    let repos = &res.facets["repository"];
+    assert_eq!(repos[0].value, "metabolights_dataset");
+    assert_eq!(repos[0].count, 94);
+    let filtered = e
+        .search(&SearchRequest {
+            query: "*".into(),
+            limit: 5,
+            filters: vec![
+                ("repository".into(), "pride".into()),
+                ("organism".into(), "Homo sapiens".into()),
+            ],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(filtered.count, 1, "{:?}", filtered.hits);
+    assert_eq!(filtered.hits[0].accession, "PXD000005");
+
+    let id = e.resolve("MTBLS1").unwrap()[0];
+    let similar = e.similar(id, 5).unwrap();
+    assert_eq!(similar.len(), 5);
+    assert!(similar.iter().all(|h| h.accession != "MTBLS1"));
+}
