@@ -231,16 +231,7 @@ fn read_stream<'a>(
     };
     if head.starts_with(&[0x1f, 0x8b]) {
         let inner = flate2::read::MultiGzDecoder::new(reader);
-        let inner_name = name.strip_suffix(".gz").unwrap_or(name);
-        return read_stream(
-            inner_name,
-            Box::new(inner),
-            None,
-            siblings,
-            opts,
-            sink,
-            reports,
-        );
+        return read_stream(name, Box::new(inner), None, siblings, opts, sink, reports);
     }
     if head.starts_with(b"PK\x03\x04") {
         // Zip needs random access: reopen the file, or hold a downloaded archive in memory.
@@ -262,7 +253,9 @@ fn read_stream<'a>(
         }
         return;
     }
+    // Sniffers see the name without `.gz` (the content is already decompressed here).
     let base = name.rsplit('/').next().unwrap_or(name);
+    let base = base.strip_suffix(".gz").unwrap_or(base);
     let (format, sniff) = match opts.format {
         Some(f) => (f, Sniff::Yes),
         None => match detect(base, &head) {

@@ -184,11 +184,7 @@ impl<R: BufRead> RecordSplitter<R> {
             let mut s_at = at;
             while let Some(p) = memmem::find(&buf[s_at..e], start) {
                 let pos = s_at + p;
-                if self
-                    .buf
-                    .get(pos + start.len())
-                    .is_some_and(|&b| is_name_end(b))
-                {
+                if buf.get(pos + start.len()).is_some_and(|&b| is_name_end(b)) {
                     let self_closing =
                         memchr::memchr(b'>', &buf[pos..]).is_some_and(|g| buf[pos + g - 1] == b'/');
                     if !self_closing {
@@ -432,6 +428,29 @@ mod tests {
                 "<r>ok</r>".to_string()
             ]
         );
+    }
+
+    #[test]
+    fn back_to_back_records_with_inner_lookalikes() {
+        let body: String = (0..3000)
+            .map(|i| {
+                format!(
+                    "<r><r>{}</r><id>{i}</id></r>{}",
+                    "z".repeat((i * 37) % 900),
+                    if i % 3 == 0 { "\n" } else { "" }
+                )
+            })
+            .collect();
+        let x = format!("<a>\n{body}</a>");
+        let out = split(&x, &["r"]);
+        assert_eq!(out.len(), 3001);
+        for (i, o) in out[1..].iter().enumerate() {
+            assert!(
+                o.contains(&format!("<id>{i}</id>")),
+                "{i}: {}",
+                &o[..o.len().min(80)]
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,311 @@
+//! The CLI contract, end to end through the real binary: ingest summaries, exit codes,
+//! search/similar/show/stats JSON shapes, re-ingest as a no-op, and a kill -9 mid-ingest.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn opendi(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_opendi"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("run opendi")
+}
+
+fn json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(
+        opendi(d, &["ingest", "--format", "no-such-format", "x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        opendi(d, &["ingest", "/no/such/path"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        opendi(d, &["search", "--sort", "sideways", "x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(opendi(d, &["frobnicate"]).status.code(), Some(2));
+    let out = opendi(d, &["show", "NOPE123"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no record"));
+}
+
+#[test]
+fn pubmed_baseline_ingest_search_and_reingest() {
+    let Some(file) = opendi_corpora::corpus("pubmed/pubmed20n0014.xml.gz") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = file.display().to_string();
+
+    let s = json(&opendi(d, &["ingest", "--json", &file]));
+    assert_eq!(s["records"], 30000);
+    assert_eq!(s["new"], 30000);
+    assert_eq!(s["errors"], 0);
+    assert_eq!(s["files"], 1);
+
+    // The first article of the file, by a phrase of its title and by its PMID.
+    let r = json(&opendi(
+        d,
+        &[
+            "search",
+            "--json",
+            "--limit",
+            "3",
+            "carcase surface growth bacteriological contamination",
+        ],
+    ));
+    assert_eq!(r["hits"][0]["accession"], "399296");
+    assert_eq!(r["hits"][0]["repository"], "pubmed");
+    assert!(r["count"].as_u64().unwrap() >= 1);
+    let r = json(&opendi(d, &["search", "--json", "399296"]));
+    assert_eq!(r["hits"][0]["accession"], "399296");
+
+    // Facets and paging.
+    let r = json(&opendi(
+        d,
+        &[
+            "search", "--json", "--facets", "--limit", "5", "--offset", "5", "cancer",
+        ],
+    ));
+    assert_eq!(r["hits"].as_array().unwrap().len(), 5);
+    assert!(r["facets"]["year"]
+        .as_array()
+        .is_some_and(|y| !y.is_empty()));
+
+    // Batch queries: one JSON object per line.
+    let qfile = d.join("queries.txt");
+    std::fs::write(&qfile, "aplastic anemia\nhepatitis B vaccine\n").unwrap();
+    let out = opendi(
+        d,
+        &["search", "--json", "--queries", qfile.to_str().unwrap()],
+    );
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| l["count"].as_u64().is_some()));
+
+    let sim = json(&opendi(d, &["similar", "--json", "--limit", "5", "399296"]));
+    let sim = sim["similar"].as_array().unwrap();
+    assert_eq!(sim.len(), 5);
+    assert!(sim
+        .iter()
+        .all(|h| h["accession"] != "399296" && h["score"].as_f64().is_some()));
+
+    let show = json(&opendi(d, &["show", "--json", "--raw", "pubmed/399296"]));
+    assert_eq!(show["dataset"]["accession"], "399296");
+    assert_eq!(show["format"], "pubmed-xml");
+    assert!(show["raw"].as_str().unwrap().starts_with("<PubmedArticle>"));
+    assert!(show["content_hash"].as_str().unwrap().len() == 64);
+
+    let stats = json(&opendi(d, &["stats", "--json"]));
+    assert_eq!(stats["store"]["records"], 30000);
+    assert_eq!(stats["indexed_documents"], 30000);
+
+    // Re-ingesting the same file changes nothing.
+    let s = json(&opendi(d, &["ingest", "--json", &file]));
+    assert_eq!(s["unchanged"], 30000);
+    assert_eq!(s["new"], 0);
+    assert_eq!(s["updated"], 0);
+}
+
+#[test]
+fn strict_rejects_records_with_errors_and_bad_files_do_not_stop_the_rest() {
+    let Some(dir_in) = opendi_corpora::corpus("omicsdi-xml/xml-validator") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = json(&opendi(
+        d,
+        &["ingest", "--json", "--strict", dir_in.to_str().unwrap()],
+    ));
+    assert!(s["rejected"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(
+        s["records"].as_u64().unwrap(),
+        s["rejected"].as_u64().unwrap()
+            + s["new"].as_u64().unwrap()
+            + s["updated"].as_u64().unwrap()
+            + s["unchanged"].as_u64().unwrap()
+    );
+    assert!(
+        s["findings_by_code"]["missing-publication-date"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+
+    // A truncated gzip among good files: reported with its name; the others still go in.
+    let mixed = d.join("mixed");
+    std::fs::create_dir_all(&mixed).unwrap();
+    let good = std::fs::read(dir_in.join("PRIDE_EBEYE_PXD007896.xml")).unwrap();
+    std::fs::write(mixed.join("a.xml"), &good).unwrap();
+    let mut gz = flate2_gzip(&std::fs::read(dir_in.join("PRIDE_EBEYE_PXD002837.xml")).unwrap());
+    gz.truncate(gz.len() / 2);
+    std::fs::write(mixed.join("b.xml.gz"), &gz).unwrap();
+    let s = json(&opendi(
+        &d.join("data2"),
+        &["ingest", "--json", mixed.to_str().unwrap()],
+    ));
+    assert_eq!(s["files_failed"], 1, "{s}");
+    assert!(s["failed"][0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("b.xml.gz"));
+    assert_eq!(s["new"], 1);
+}
+
+fn flate2_gzip(bytes: &[u8]) -> Vec<u8> {
+    // A gzip stream written by hand: one stored (uncompressed) deflate block per 65535 bytes.
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    let chunks: Vec<&[u8]> = bytes.chunks(65535).collect();
+    for (i, c) in chunks.iter().enumerate() {
+        out.push(if i + 1 == chunks.len() { 1 } else { 0 });
+        let len = c.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(c);
+    }
+    let crc = crc32(bytes);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in bytes {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// kill -9 in the middle of an ingest: what the store committed is intact and searchable after
+/// a restart, and running the ingest again completes it.
+#[test]
+fn kill_9_mid_ingest_loses_nothing_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = d.join("corpus.xml.gz");
+    let gen = opendi(
+        d,
+        &[
+            "gen",
+            "--records",
+            "40000",
+            "--seed",
+            "7",
+            corpus.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        gen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    let data = d.join("data");
+    let mut kills = 0;
+    for round in 0..3 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_opendi"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["ingest", "--json", corpus.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the store holds more than it held before this round, then kill.
+        let before = stored(&data);
+        let start = std::time::Instant::now();
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if stored(&data) > before + 500 * (round + 1) {
+                child.kill().unwrap();
+                kills += 1;
+                break;
+            }
+            assert!(start.elapsed().as_secs() < 300, "ingest made no progress");
+            std::thread::yield_now();
+        }
+        child.wait().unwrap();
+        // After the kill: store and index agree, and what is stored is searchable.
+        let stats = json(&opendi(&data, &["stats", "--json"]));
+        let records = stats["store"]["records"].as_u64().unwrap();
+        assert!(records > 0);
+        assert_eq!(
+            stats["indexed_documents"].as_u64().unwrap(),
+            records,
+            "round {round}: {stats}"
+        );
+        let all = json(&opendi(&data, &["search", "--json", "*"]));
+        assert_eq!(all["count"].as_u64().unwrap(), records);
+        let first = json(&opendi(
+            &data,
+            &[
+                "search", "--json", "--sort", "date_asc", "--limit", "1", "*",
+            ],
+        ));
+        let acc = first["hits"][0]["accession"].as_str().unwrap().to_string();
+        let found = json(&opendi(&data, &["search", "--json", &acc]));
+        assert_eq!(found["hits"][0]["accession"], acc.as_str());
+    }
+    assert!(
+        kills >= 1,
+        "the ingest always finished before it could be killed"
+    );
+    // Running the ingest again completes it.
+    let s = json(&opendi(
+        &data,
+        &["ingest", "--json", corpus.to_str().unwrap()],
+    ));
+    assert_eq!(s["records"], 40000);
+    let stats = json(&opendi(&data, &["stats", "--json"]));
+    assert_eq!(stats["store"]["records"], 40000);
+    assert_eq!(stats["indexed_documents"], 40000);
+}
+
+/// Records committed to the store so far, read without disturbing the writer.
+fn stored(data: &Path) -> u64 {
+    let out = opendi(data, &["stats", "--json"]);
+    if !out.status.success() {
+        return 0;
+    }
+    serde_json::from_slice::<Value>(&out.stdout)
+        .ok()
+        .and_then(|v| v["store"]["records"].as_u64())
+        .unwrap_or(0)
+}
