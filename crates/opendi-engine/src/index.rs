@@ -255,7 +255,7 @@ impl SearchIndex {
             .clamp(1, 4);
         Ok(self
             .index
-            .writer_with_num_threads(threads, heap_bytes.max(threads * 16 << 20))?)
+            .writer_with_num_threads(threads, heap_bytes.max((threads * 16) << 20))?)
     }
 
     /// The highest store seq the last commit covers.

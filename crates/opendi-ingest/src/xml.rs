@@ -117,11 +117,7 @@ pub fn parse(src: &[u8]) -> (Element, Vec<XmlProblem>) {
                         }
                         while stack.len() > idx {
                             let mut el = stack.pop().expect("non-empty");
-                            if stack.len() == idx {
-                                el.inner.1 = before;
-                            } else {
-                                el.inner.1 = before;
-                            }
+                            el.inner.1 = before;
                             stack
                                 .last_mut()
                                 .expect("root")

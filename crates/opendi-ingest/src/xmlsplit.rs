@@ -171,7 +171,7 @@ impl<R: BufRead> RecordSplitter<R> {
         let end = &self.ends[kind];
         let buf = self.rest();
         // Self-closing start tag?
-        let gt = memchr::memchr(b'>', &buf)?;
+        let gt = memchr::memchr(b'>', buf)?;
         if gt > 0 && buf[gt - 1] == b'/' {
             return Some(gt + 1);
         }

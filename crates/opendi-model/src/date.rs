@@ -86,7 +86,7 @@ impl PartialDate {
             let sep = b[4];
             if sep == b'-' || sep == b'/' || sep == b'.' {
                 let rest = &s[5..];
-                let mut parts = rest.splitn(2, |c: char| c == sep as char);
+                let mut parts = rest.splitn(2, sep as char);
                 let m = parts.next()?;
                 let m: u8 = m.parse().ok()?;
                 match parts.next() {

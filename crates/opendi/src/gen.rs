@@ -518,7 +518,7 @@ fn generate(rng: &mut ChaCha8Rng, i: usize) -> Gen {
         pmid: rng
             .random_bool(0.6)
             .then(|| 20_000_000 + (i as u32) * 3 + rng.random_range(0..3)),
-        journal: *pick(rng, JOURNALS),
+        journal: JOURNALS[rng.random_range(0..JOURNALS.len())],
         authors,
     }
 }
