@@ -289,10 +289,19 @@ impl SearchIndex {
 
     /// Builds the document of a live record. `pubs` are the shared publications it cites.
     pub fn document(&self, rec: &StoredRecord, pubs: &[Publication]) -> TantivyDocument {
+        let mut doc = self.document_without_id(&rec.dataset, pubs);
+        doc.add_u64(self.fields.rid, rec.id as u64);
+        doc
+    }
+
+    /// The document of a dataset, lacking only its record id (see [`SearchIndex::document`]).
+    pub fn document_without_id(
+        &self,
+        d: &opendi_model::Dataset,
+        pubs: &[Publication],
+    ) -> TantivyDocument {
         let f = &self.fields;
-        let d = &rec.dataset;
         let mut doc = TantivyDocument::default();
-        doc.add_u64(f.rid, rec.id as u64);
         for acc in d.all_accessions() {
             doc.add_text(f.accession, acc);
         }

@@ -236,23 +236,16 @@ impl Engine {
                     (_, Outcome::Unchanged) => {}
                     (Change::Upsert(r), _) => {
                         self.index.delete(w, *id);
-                        let rec = StoredRecord {
-                            id: *id,
-                            repository: r.dataset.repository.clone(),
-                            accession: r.dataset.accession.clone(),
-                            version: 0,
-                            content_hash: String::new(),
-                            format: String::new(),
-                            source: String::new(),
-                            first_ingested: now,
-                            last_ingested: now,
-                            deleted: false,
-                            seq: 0,
-                            dataset: r.dataset.clone(),
-                            diagnostics: vec![],
+                        let mut doc = match r.prepared.as_ref().and_then(|p| p.document.clone()) {
+                            Some(doc) => doc,
+                            None => {
+                                let pubs =
+                                    self.cited_publications(&r.dataset, r.publication.as_ref())?;
+                                self.index.document_without_id(&r.dataset, &pubs)
+                            }
                         };
-                        let pubs = self.cited_publications(&r.dataset, r.publication.as_ref())?;
-                        w.add_document(self.index.document(&rec, &pubs))?;
+                        doc.add_u64(self.index.fields.rid, *id as u64);
+                        w.add_document(doc)?;
                     }
                     (Change::Delete { .. }, _) => self.index.delete(w, *id),
                 }
@@ -260,6 +253,17 @@ impl Engine {
             Ok(())
         })?;
         Ok(outcomes)
+    }
+
+    /// Does the database-free work of writing a record ahead of time (serializing, hashing,
+    /// compressing, building its index document), so that it can run on another thread than
+    /// the single writer. Optional: [`Engine::apply`] does what was not prepared.
+    pub fn prepare(&self, r: &mut NewRecord) -> Result<()> {
+        let mut p = store::encode(r)?;
+        let pubs = self.cited_publications(&r.dataset, r.publication.as_ref())?;
+        p.document = Some(self.index.document_without_id(&r.dataset, &pubs));
+        r.prepared = Some(p);
+        Ok(())
     }
 
     /// Makes everything applied so far searchable.

@@ -15,14 +15,7 @@ fn changes(rel: &str) -> Option<Vec<Change>> {
         items
             .into_iter()
             .filter_map(|i| match i {
-                Item::Record(r) => Some(Change::Upsert(Box::new(NewRecord {
-                    dataset: r.dataset,
-                    raw: r.raw,
-                    format: r.format.to_string(),
-                    source: r.location.file,
-                    diagnostics: r.diagnostics,
-                    publication: r.publication,
-                }))),
+                Item::Record(r) => Some(Change::Upsert(Box::new(NewRecord::from_source(*r)))),
                 Item::Delete {
                     repository,
                     accession,

@@ -45,6 +45,48 @@ impl IngestArgs {
     }
 }
 
+/// Records on their way from the reader thread to the writer.
+#[derive(Default)]
+struct Batch {
+    changes: Vec<Change>,
+    findings: Vec<Diagnostic>,
+    records: u64,
+    rejected: u64,
+}
+
+impl Batch {
+    fn add(&mut self, item: Item, strict: bool, engine: &opendi_engine::Engine) {
+        match item {
+            Item::Record(rec) => {
+                self.records += 1;
+                self.findings.extend(rec.diagnostics.iter().cloned());
+                if strict && rec.has_errors() {
+                    self.rejected += 1;
+                    return;
+                }
+                let mut r = NewRecord::from_source(*rec);
+                if let Err(e) = engine.prepare(&mut r) {
+                    // The writer does the work itself then; it will report a real failure.
+                    tracing::warn!(error = %e, "could not prepare a record ahead of writing");
+                }
+                self.changes.push(Change::Upsert(Box::new(r)));
+            }
+            Item::Delete {
+                repository,
+                accession,
+                location,
+            } => {
+                self.changes.push(Change::Delete {
+                    repository,
+                    accession,
+                    source: location.file,
+                });
+            }
+            Item::Diagnostic(d) => self.findings.push(d),
+        }
+    }
+}
+
 /// What an ingest did. Field names are part of the CLI contract (`--json`).
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
@@ -115,33 +157,32 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
     let bar = progress_bar(total_bytes);
     let started = Instant::now();
 
-    // The reader thread parses; this thread writes. Bounded, so memory stays flat.
-    let (tx, rx) = crossbeam_channel::bounded::<Vec<Item>>(4);
+    // The reader thread parses and prepares records (serializing, hashing, compressing,
+    // building index documents); this thread only writes. Bounded, so memory stays flat.
+    let engine = Arc::new(engine);
+    let (tx, rx) = crossbeam_channel::bounded::<Batch>(4);
     let reader_progress = Arc::clone(&progress);
+    let reader_engine = Arc::clone(&engine);
     let batch_size = args.batch.max(1);
+    let strict = args.strict;
     let reader = std::thread::spawn(move || -> Vec<FileReport> {
         let opts = ReadOptions {
             format,
             today: today(),
         };
         let mut reports = Vec::new();
-        let mut batch = Vec::with_capacity(batch_size);
+        let mut batch = Batch::default();
         for input in &inputs {
             let mut send = |item: Item| {
-                batch.push(item);
-                if batch.len() >= batch_size {
+                batch.add(item, strict, &reader_engine);
+                if batch.changes.len() >= batch_size {
                     // A closed channel means the writer failed; it reports why.
-                    let _ = tx.send(std::mem::replace(
-                        &mut batch,
-                        Vec::with_capacity(batch_size),
-                    ));
+                    let _ = tx.send(std::mem::take(&mut batch));
                 }
             };
             reports.extend(source::read(input, &opts, &reader_progress, &mut send));
         }
-        if !batch.is_empty() {
-            let _ = tx.send(batch);
-        }
+        let _ = tx.send(batch);
         reports
     });
 
@@ -152,45 +193,15 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
         let mut waited = std::time::Duration::ZERO;
         let mut writing = std::time::Duration::ZERO;
         let mut t = Instant::now();
-        for items in rx.iter() {
+        for batch in rx.iter() {
             waited += t.elapsed();
             t = Instant::now();
-            let mut changes = Vec::with_capacity(items.len());
-            for item in items {
-                match item {
-                    Item::Record(rec) => {
-                        summary.records += 1;
-                        for d in &rec.diagnostics {
-                            summary.note(d);
-                        }
-                        if args.strict && rec.has_errors() {
-                            summary.rejected += 1;
-                            continue;
-                        }
-                        let rec = *rec;
-                        changes.push(Change::Upsert(Box::new(NewRecord {
-                            dataset: rec.dataset,
-                            raw: rec.raw,
-                            format: rec.format.to_string(),
-                            source: rec.location.file.clone(),
-                            diagnostics: rec.diagnostics,
-                            publication: rec.publication,
-                        })));
-                    }
-                    Item::Delete {
-                        repository,
-                        accession,
-                        location,
-                    } => {
-                        changes.push(Change::Delete {
-                            repository,
-                            accession,
-                            source: location.file,
-                        });
-                    }
-                    Item::Diagnostic(d) => summary.note(&d),
-                }
+            summary.records += batch.records;
+            summary.rejected += batch.rejected;
+            for d in &batch.findings {
+                summary.note(d);
             }
+            let changes = batch.changes;
             for (outcome, _) in engine.apply(&changes, now)? {
                 match outcome {
                     Outcome::New => summary.new += 1,

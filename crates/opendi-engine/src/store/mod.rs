@@ -4,6 +4,7 @@
 
 mod sqlite;
 
+pub(crate) use sqlite::encode;
 pub use sqlite::SqliteStore;
 
 use crate::Result;
@@ -20,6 +21,56 @@ pub struct NewRecord {
     pub source: String,
     pub diagnostics: Vec<Diagnostic>,
     pub publication: Option<Publication>,
+    /// The database-free work of writing this record, done ahead of time (see [`Engine::prepare`](crate::Engine::prepare)).
+    pub prepared: Option<Prepared>,
+}
+
+impl NewRecord {
+    /// The record a parser produced, as the store takes it.
+    pub fn from_source(r: opendi_model::SourceRecord) -> Self {
+        NewRecord::new(
+            r.dataset,
+            r.raw,
+            r.format.to_string(),
+            r.location.file,
+            r.diagnostics,
+            r.publication,
+        )
+    }
+
+    pub fn new(
+        dataset: Dataset,
+        raw: String,
+        format: String,
+        source: String,
+        diagnostics: Vec<Diagnostic>,
+        publication: Option<Publication>,
+    ) -> Self {
+        NewRecord {
+            dataset,
+            raw,
+            format,
+            source,
+            diagnostics,
+            publication,
+            prepared: None,
+        }
+    }
+}
+
+/// What writing a record costs apart from the database itself: serializing, hashing and
+/// compressing it, and building its index document. An ingest computes it on the reader
+/// thread so the single writer thread only writes; a store computes it itself when absent.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub hash: [u8; 32],
+    /// lz4-compressed JSON of the normalized record.
+    pub dataset: Vec<u8>,
+    /// lz4-compressed raw source text.
+    pub raw: Vec<u8>,
+    pub diagnostics: String,
+    /// The record's index document, without its record id (known only once stored).
+    pub document: Option<tantivy::TantivyDocument>,
 }
 
 /// One write of a batch.

@@ -96,6 +96,18 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Vec<u8>> {
         .map_err(|e| EngineError::Corrupt(format!("lz4: {e}")))
 }
 
+/// Serializes, hashes and compresses a record: the store's encoding of it.
+pub(crate) fn encode(r: &NewRecord) -> Result<super::Prepared> {
+    let json = serde_json::to_vec(&r.dataset)?;
+    Ok(super::Prepared {
+        hash: hash_record(r, &json),
+        dataset: pack(&json),
+        raw: pack(r.raw.as_bytes()),
+        diagnostics: serde_json::to_string(&r.diagnostics)?,
+        document: None,
+    })
+}
+
 fn hash_record(r: &NewRecord, dataset_json: &[u8]) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
     h.update(r.format.as_bytes());
@@ -228,8 +240,15 @@ impl Store for SqliteStore {
                 match change {
                     Change::Upsert(r) => {
                         let d = &r.dataset;
-                        let json = serde_json::to_vec(d)?;
-                        let hash = hash_record(r, &json);
+                        let owned;
+                        let enc = match &r.prepared {
+                            Some(p) => p,
+                            None => {
+                                owned = encode(r)?;
+                                &owned
+                            }
+                        };
+                        let hash = enc.hash;
                         let existing: Option<(i64, Vec<u8>, i64, i64)> = find
                             .query_row(params![d.repository, d.accession], |row| {
                                 Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
@@ -240,7 +259,7 @@ impl Store for SqliteStore {
                             .iter()
                             .filter(|x| x.severity == opendi_model::Severity::Error)
                             .count() as i64;
-                        let diags = serde_json::to_string(&r.diagnostics)?;
+                        let diags = &enc.diagnostics;
                         let (outcome, id) = match existing {
                             Some((id, old_hash, _, deleted))
                                 if old_hash == hash && deleted == 0 =>
@@ -259,8 +278,8 @@ impl Store for SqliteStore {
                                     now,
                                     errors,
                                     seq,
-                                    pack(&json),
-                                    pack(r.raw.as_bytes()),
+                                    enc.dataset,
+                                    enc.raw,
                                     diags
                                 ])?;
                                 (Outcome::Updated, id)
@@ -276,8 +295,8 @@ impl Store for SqliteStore {
                                     now,
                                     errors,
                                     seq,
-                                    pack(&json),
-                                    pack(r.raw.as_bytes()),
+                                    enc.dataset,
+                                    enc.raw,
                                     diags
                                 ])?;
                                 (Outcome::New, tx.last_insert_rowid())
