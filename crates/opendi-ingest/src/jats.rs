@@ -6,6 +6,7 @@
 //! Accessions the article names in its data-availability statement (and data links the
 //! publisher tagged with `ext-link-type`) become cross-references found in text.
 
+use crate::link;
 use crate::pubmed::normalize_orcid;
 use crate::xml::{self, fold_ws, Element, Node};
 use crate::xmlsplit::{Chunk, RecordSplitter};
@@ -17,7 +18,6 @@ use opendi_model::{
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{BufRead, Read};
-use std::sync::LazyLock;
 
 pub const FORMAT: &str = "pmc-jats";
 pub const REPOSITORY: &str = "biostudies-literature";
@@ -354,54 +354,20 @@ fn render_abstract(abs: &Element) -> String {
 // ---------------------------------------------------------------------------------------
 // Accessions
 
-/// Accession patterns for data-availability statements. Deliberately small: a later step
-/// replaces this one function with patterns from bioregistry.
-fn find_accessions(text: &str) -> Vec<(&'static str, String)> {
-    static PATTERNS: LazyLock<Vec<(&'static str, regex::Regex)>> = LazyLock::new(|| {
-        [
-            ("GEO", r"\bG(?:SE|SM|PL|DS)\d{1,8}\b"),
-            ("ArrayExpress", r"\bE-[A-Z]{4}-\d+\b"),
-            ("ProteomeXchange", r"\bPXD\d{6}\b"),
-            ("MetaboLights", r"\bMTBLS\d+\b"),
-            ("biostudies-literature", r"\bS-EPMC\d+\b"),
-            ("ClinicalTrials.gov", r"\bNCT\d{8}\b"),
-            ("SRA", r"\b[SED]R[APRXS]\d{6,}\b"),
-            ("EGA", r"\bEGA[SDCF]\d{11}\b"),
-        ]
-        .into_iter()
-        .map(|(db, re)| (db, regex::Regex::new(re).expect("accession regex")))
-        .collect()
-    });
-    let mut found = Vec::new();
-    for (db, re) in PATTERNS.iter() {
-        for m in re.find_iter(text) {
-            found.push((*db, m.as_str().to_string()));
-        }
-    }
-    found
-}
-
-/// The database an `ext-link-type` names, for the types that point at data records.
+/// The database (Bioregistry prefix) an `ext-link-type` names, for the types that point at data
+/// records.
 fn ext_link_database(kind: &str) -> Option<&'static str> {
-    Some(match kind.to_ascii_lowercase().as_str() {
-        "gen" | "genbank" | "ddbj/embl/genbank" => "GenBank",
-        "geo" => "GEO",
-        "clinicaltrials" | "clintrialgov" | "clinical-trial" => "ClinicalTrials.gov",
-        "arrayexpress" => "ArrayExpress",
-        "pdb" => "PDB",
-        "uniprot" | "swissprot" => "UniProt",
-        "sra" => "SRA",
-        "bioproject" => "BioProject",
-        "biosample" => "BioSample",
-        "ega" => "EGA",
-        "pride" | "proteomexchange" => "ProteomeXchange",
-        "metabolights" => "MetaboLights",
-        "refseq" => "RefSeq",
-        "ensembl" => "Ensembl",
-        "omim" => "OMIM",
-        "dbsnp" => "dbSNP",
+    let kind = kind.to_ascii_lowercase();
+    let name = match kind.as_str() {
+        "gen" | "genbank" | "ddbj/embl/genbank" => "genbank",
+        "clinicaltrials" | "clintrialgov" | "clinical-trial" => "clinicaltrials",
+        "swissprot" => "uniprot",
+        k @ ("geo" | "arrayexpress" | "pdb" | "uniprot" | "sra" | "bioproject" | "biosample"
+        | "ega" | "pride" | "proteomexchange" | "metabolights" | "refseq" | "ensembl"
+        | "omim" | "dbsnp") => k,
         _ => return None,
-    })
+    };
+    link::prefix_for(name)
 }
 
 /// Sections and notes that state where the data are.
@@ -977,16 +943,12 @@ fn parse_article(
                 .to_string(),
             None => text,
         };
-        for (db, acc) in find_accessions(&text) {
-            d.add_cross_ref(db, &acc, Evidence::FoundInText);
-        }
+        add_found(&mut d, &text);
         d.push_additional("data_availability", &text);
     }
     // Trial registrations and accessions in the abstract (BioStudies shows these too).
     if let Some(a) = main_abs {
-        for (db, acc) in find_accessions(&plain(a)) {
-            d.add_cross_ref(db, &acc, Evidence::FoundInText);
-        }
+        add_found(&mut d, &plain(a));
     }
     let mut links = Vec::new();
     art.descendants("ext-link", &mut links);
@@ -1025,6 +987,16 @@ fn parse_article(
     }
 }
 
+/// Adds the accessions `text` names as cross-references found in text, under their Bioregistry
+/// prefix, except the article's own ids.
+fn add_found(d: &mut Dataset, text: &str) {
+    for f in link::find_accessions(text) {
+        if !d.all_accessions().any(|a| a.eq_ignore_ascii_case(&f.id)) {
+            d.add_cross_ref(f.prefix, &f.id, Evidence::FoundInText);
+        }
+    }
+}
+
 /// `subj-group-type="heading"` subjects are the journal's section names; other subject groups
 /// (PLoS subject areas …) are topic terms the publisher assigned.
 fn collect_subjects(el: &Element, d: &mut Dataset) {
@@ -1055,17 +1027,10 @@ mod tests {
         assert_eq!(initials("G. A."), "GA");
         assert_eq!(initials("JA"), "JA");
         assert_eq!(initials("Victor P. M. G."), "VPMG");
-        let found =
-            find_accessions("Data in GSE12345, E-MTAB-1234 and PXD000001; trial NCT02218437.");
-        assert_eq!(
-            found,
-            vec![
-                ("GEO", "GSE12345".to_string()),
-                ("ArrayExpress", "E-MTAB-1234".to_string()),
-                ("ProteomeXchange", "PXD000001".to_string()),
-                ("ClinicalTrials.gov", "NCT02218437".to_string()),
-            ]
-        );
+        assert_eq!(ext_link_database("GEN"), Some("insdc"));
+        assert_eq!(ext_link_database("pride"), Some("pride.project"));
+        assert_eq!(ext_link_database("clintrialgov"), Some("clinicaltrials"));
+        assert_eq!(ext_link_database("uri"), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod geo_soft;
 pub mod isajson;
 pub mod isatab;
 pub mod jats;
+pub mod link;
 pub mod magetab;
 pub mod medline;
 pub mod omicsdi;

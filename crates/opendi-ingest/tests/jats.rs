@@ -202,13 +202,13 @@ fn fixture_set_with_data_statements() {
         evidence: Evidence::FoundInText,
     };
     for want in [
-        found("GEO", "GSE99999"),
-        found("ProteomeXchange", "PXD012345"),
-        found("ArrayExpress", "E-MTAB-42"),
-        found("MetaboLights", "MTBLS77"),
-        found("EGA", "EGAS00001000001"),
-        found("ClinicalTrials.gov", "NCT01234567"),
-        found("GenBank", "AB123456"),
+        found("geo", "GSE99999"),
+        found("pride.project", "PXD012345"),
+        found("arrayexpress", "E-MTAB-42"),
+        found("metabolights", "MTBLS77"),
+        found("ega.study", "EGAS00001000001"),
+        found("clinicaltrials", "NCT01234567"),
+        found("insdc", "AB123456"),
     ] {
         assert!(
             d.cross_refs.contains(&want),
