@@ -325,6 +325,13 @@ impl SearchIndex {
             if !label.is_empty() {
                 doc.add_text(f.organism, &label);
                 doc.add_text(f.facet_organism, &label);
+                // `organism:mouse` finds Mus musculus (fuller synonyms come from the vocabularies).
+                if let Some((_, _, common)) = opendi_model::COMMON_TAXA
+                    .iter()
+                    .find(|(_, sci, _)| *sci == label)
+                {
+                    doc.add_text(f.organism, common);
+                }
             }
             if let Some(t) = &o.taxon_id {
                 doc.add_text(f.xref, format!("taxonomy:{t}"));

@@ -64,7 +64,11 @@ impl Batch {
                     self.rejected += 1;
                     return;
                 }
-                let mut r = NewRecord::from_source(*rec);
+                let mut rec = *rec;
+                // Accessions, DOIs, PMIDs and trial numbers named in the text become
+                // cross-references with the evidence "found in text".
+                opendi_ingest::link::annotate(&mut rec.dataset);
+                let mut r = NewRecord::from_source(rec);
                 if let Err(e) = engine.prepare(&mut r) {
                     // The writer does the work itself then; it will report a real failure.
                     tracing::warn!(error = %e, "could not prepare a record ahead of writing");
@@ -285,14 +289,33 @@ fn print_summary(s: &Summary, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(s)?);
         return Ok(());
     }
-    for d in s.diagnostics.iter().take(50) {
+    // Errors in full (the first 50), warnings counted by kind: a dump's warnings are many and alike.
+    let errors: Vec<&Diagnostic> = s
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    for d in errors.iter().take(50) {
         eprintln!("{d}");
     }
-    if s.diagnostics.len() > 50 {
+    if s.errors > 50 {
         eprintln!(
-            "… {} more findings (use --json for up to {MAX_LISTED_DIAGNOSTICS})",
-            s.errors + s.warnings - 50
+            "… {} more errors (--json lists up to {MAX_LISTED_DIAGNOSTICS} findings)",
+            s.errors - 50
         );
+    }
+    let warned: Vec<String> = s
+        .findings_by_code
+        .iter()
+        .filter(|(code, _)| {
+            s.diagnostics
+                .iter()
+                .any(|d| &d.code == *code && d.severity == Severity::Warning)
+        })
+        .map(|(code, n)| format!("{code} x{n}"))
+        .collect();
+    if !warned.is_empty() {
+        eprintln!("warnings: {} (--json lists them)", warned.join(", "));
     }
     for f in &s.failed {
         eprintln!("{}: failed: {}", f.file, f.reason);

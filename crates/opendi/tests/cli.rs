@@ -309,3 +309,56 @@ fn stored(data: &Path) -> u64 {
         .and_then(|v| v["store"]["records"].as_u64())
         .unwrap_or(0)
 }
+
+/// An http URL is read like a file (served here by a one-request server on loopback).
+#[test]
+fn ingests_from_an_http_url() {
+    let Some(file) = opendi_corpora::corpus("omicsdi-xml/ddi-annotation/ddi-annotation__PRIDE_EBEYE_PXD000005.xml") else { return };
+    let body = std::fs::read(file).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut s, _) = listener.accept().unwrap();
+        let mut req = [0u8; 4096];
+        let _ = s.read(&mut req).unwrap();
+        write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+        s.write_all(&body).unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{addr}/PRIDE_EBEYE_PXD000005.xml");
+    let s = json(&opendi(dir.path(), &["ingest", "--json", &url]));
+    server.join().unwrap();
+    assert_eq!(s["new"], 1, "{s}");
+    let show = json(&opendi(dir.path(), &["show", "--json", "PXD000005"]));
+    assert_eq!(show["source"], url.as_str());
+}
+
+/// PubMed update files withdraw PMIDs with `DeleteCitation`: the records become tombstones,
+/// leave the search, and stay in the store with their history.
+#[test]
+fn delete_citation_makes_tombstones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let base = d.join("base.xml");
+    assert!(opendi(d, &["gen", "--records", "50", "--format", "pubmed-xml", base.to_str().unwrap()]).status.success());
+    let data = d.join("data");
+    assert_eq!(json(&opendi(&data, &["ingest", "--json", base.to_str().unwrap()]))["new"], 50);
+    // The generator numbers PMIDs from 30000000.
+    let update = d.join("update.xml");
+    std::fs::write(
+        &update,
+        "<?xml version=\"1.0\"?>\n<PubmedArticleSet>\n<DeleteCitation>\n<PMID Version=\"1\">30000003</PMID>\n<PMID Version=\"1\">30000007</PMID>\n</DeleteCitation>\n</PubmedArticleSet>\n",
+    )
+    .unwrap();
+    let s = json(&opendi(&data, &["ingest", "--json", update.to_str().unwrap()]));
+    assert_eq!(s["deleted"], 2, "{s}");
+    let stats = json(&opendi(&data, &["stats", "--json"]));
+    assert_eq!(stats["store"]["records"], 48);
+    assert_eq!(stats["store"]["deleted"], 2);
+    assert_eq!(stats["indexed_documents"], 48);
+    assert_eq!(json(&opendi(&data, &["search", "--json", "30000003"]))["count"], 0);
+    let show = json(&opendi(&data, &["show", "--json", "pubmed/30000003"]));
+    assert_eq!(show["deleted"], true);
+    assert_eq!(show["history"].as_array().unwrap().len(), 1);
+}

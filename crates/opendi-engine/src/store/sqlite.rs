@@ -91,6 +91,16 @@ pub(crate) fn pack(bytes: &[u8]) -> Vec<u8> {
     lz4_flex::compress_prepend_size(bytes)
 }
 
+/// Raw source records are large and repetitive (XML, JSON): zstd keeps them at a fraction of
+/// their size (PubMed XML: 174 MB -> about 30 MB) at a speed the reader thread can afford.
+pub(crate) fn pack_raw(bytes: &[u8]) -> Vec<u8> {
+    zstd::bulk::compress(bytes, 1).unwrap_or_else(|_| bytes.to_vec())
+}
+
+pub(crate) fn unpack_raw(bytes: &[u8]) -> Result<Vec<u8>> {
+    zstd::stream::decode_all(bytes).map_err(|e| EngineError::Corrupt(format!("zstd: {e}")))
+}
+
 pub(crate) fn unpack(bytes: &[u8]) -> Result<Vec<u8>> {
     lz4_flex::decompress_size_prepended(bytes)
         .map_err(|e| EngineError::Corrupt(format!("lz4: {e}")))
@@ -102,7 +112,7 @@ pub(crate) fn encode(r: &NewRecord) -> Result<super::Prepared> {
     Ok(super::Prepared {
         hash: hash_record(r, &json),
         dataset: pack(&json),
-        raw: pack(r.raw.as_bytes()),
+        raw: pack_raw(r.raw.as_bytes()),
         diagnostics: serde_json::to_string(&r.diagnostics)?,
         document: None,
     })
@@ -303,7 +313,9 @@ impl Store for SqliteStore {
                             }
                         };
                         if outcome != Outcome::Unchanged {
-                            del_acc.execute([id])?;
+                            if outcome == Outcome::Updated {
+                                del_acc.execute([id])?;
+                            }
                             for acc in d.all_accessions() {
                                 add_acc.execute(params![acc, id])?;
                             }
@@ -349,7 +361,7 @@ impl Store for SqliteStore {
                                     now,
                                     seq,
                                     pack(&serde_json::to_vec(&d)?),
-                                    pack(b"")
+                                    pack_raw(b"")
                                 ])?;
                                 let id = tx.last_insert_rowid();
                                 add_acc.execute(params![accession, id])?;
@@ -377,7 +389,7 @@ impl Store for SqliteStore {
         let raw: Option<Vec<u8>> = conn
             .query_row("SELECT raw FROM records WHERE id = ?1", [id], |r| r.get(0))
             .optional()?;
-        raw.map(|b| unpack(&b).map(|v| String::from_utf8_lossy(&v).into_owned()))
+        raw.map(|b| unpack_raw(&b).map(|v| String::from_utf8_lossy(&v).into_owned()))
             .transpose()
     }
 
