@@ -313,7 +313,11 @@ fn stored(data: &Path) -> u64 {
 /// An http URL is read like a file (served here by a one-request server on loopback).
 #[test]
 fn ingests_from_an_http_url() {
-    let Some(file) = opendi_corpora::corpus("omicsdi-xml/ddi-annotation/ddi-annotation__PRIDE_EBEYE_PXD000005.xml") else { return };
+    let Some(file) = opendi_corpora::corpus(
+        "omicsdi-xml/ddi-annotation/ddi-annotation__PRIDE_EBEYE_PXD000005.xml",
+    ) else {
+        return;
+    };
     let body = std::fs::read(file).unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -341,9 +345,27 @@ fn delete_citation_makes_tombstones() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let base = d.join("base.xml");
-    assert!(opendi(d, &["gen", "--records", "50", "--format", "pubmed-xml", base.to_str().unwrap()]).status.success());
+    assert!(opendi(
+        d,
+        &[
+            "gen",
+            "--records",
+            "50",
+            "--format",
+            "pubmed-xml",
+            base.to_str().unwrap()
+        ]
+    )
+    .status
+    .success());
     let data = d.join("data");
-    assert_eq!(json(&opendi(&data, &["ingest", "--json", base.to_str().unwrap()]))["new"], 50);
+    assert_eq!(
+        json(&opendi(
+            &data,
+            &["ingest", "--json", base.to_str().unwrap()]
+        ))["new"],
+        50
+    );
     // The generator numbers PMIDs from 30000000.
     let update = d.join("update.xml");
     std::fs::write(
@@ -351,13 +373,19 @@ fn delete_citation_makes_tombstones() {
         "<?xml version=\"1.0\"?>\n<PubmedArticleSet>\n<DeleteCitation>\n<PMID Version=\"1\">30000003</PMID>\n<PMID Version=\"1\">30000007</PMID>\n</DeleteCitation>\n</PubmedArticleSet>\n",
     )
     .unwrap();
-    let s = json(&opendi(&data, &["ingest", "--json", update.to_str().unwrap()]));
+    let s = json(&opendi(
+        &data,
+        &["ingest", "--json", update.to_str().unwrap()],
+    ));
     assert_eq!(s["deleted"], 2, "{s}");
     let stats = json(&opendi(&data, &["stats", "--json"]));
     assert_eq!(stats["store"]["records"], 48);
     assert_eq!(stats["store"]["deleted"], 2);
     assert_eq!(stats["indexed_documents"], 48);
-    assert_eq!(json(&opendi(&data, &["search", "--json", "30000003"]))["count"], 0);
+    assert_eq!(
+        json(&opendi(&data, &["search", "--json", "30000003"]))["count"],
+        0
+    );
     let show = json(&opendi(&data, &["show", "--json", "pubmed/30000003"]));
     assert_eq!(show["deleted"], true);
     assert_eq!(show["history"].as_array().unwrap().len(), 1);

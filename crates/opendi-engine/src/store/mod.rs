@@ -69,6 +69,8 @@ pub struct Prepared {
     /// lz4-compressed raw source text.
     pub raw: Vec<u8>,
     pub diagnostics: String,
+    /// lz4-compressed JSON of the record's own publication, if it is one.
+    pub publication: Option<Vec<u8>>,
     /// The record's index document, without its record id (known only once stored).
     pub document: Option<tantivy::TantivyDocument>,
 }
