@@ -151,13 +151,14 @@ pub fn bar_chart(
         let w = ((*count as f64 / max as f64) * BAR_W as f64)
             .round()
             .max(2.0) as u32;
-        let shown: String = if label.chars().count() > 30 {
-            label.chars().take(29).chain(['…']).collect()
+        // About 30 characters fit the label column at the chart's font size.
+        let shown: String = if label.chars().count() > 28 {
+            label.chars().take(27).chain(['…']).collect()
         } else {
             label.clone()
         };
         let row = format!(
-            r#"<text x="{lx}" y="{ty}" text-anchor="end" class="label">{l}</text><rect x="{bx}" y="{y}" width="{w}" height="{h}" class="bar"><title>{full}: {c}</title></rect><text x="{cx}" y="{ty}" class="count">{c}</text>"#,
+            r#"<text x="{lx}" y="{ty}" text-anchor="end" class="label">{l}</text><rect x="{bx}" y="{y}" width="{w}" height="{h}" class="bar"><title>{full}: {c}</title></rect><text x="{cx}" y="{ty}" class="val">{c}</text>"#,
             lx = LABEL_W - 8,
             ty = y + 15,
             l = esc(&shown),
