@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 pub use store::{
-    Change, ChangeRow, HistoryEntry, NewRecord, Outcome, SqliteStore, Store, StoreStats,
+    Change, ChangeRow, Counters, HistoryEntry, NewRecord, Outcome, SqliteStore, Store, StoreStats,
     StoredRecord,
 };
 use tantivy::IndexWriter;

@@ -63,6 +63,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the web portal and the JSON API (OmicsDI-compatible under /ws/).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
     /// Generate a realistic corpus with the project's own generator.
     Gen(gen::GenArgs),
     /// Generate a small demo corpus, ingest it and run example searches.
@@ -125,6 +131,7 @@ pub fn run() -> Result<()> {
             accession,
         } => show(&cli.data_dir, json, raw, &accession),
         Command::Stats { json } => stats(&cli.data_dir, json),
+        Command::Serve { addr } => serve(&cli.data_dir, &addr),
         Command::Gen(args) => gen::run(&args),
         Command::Demo { records } => demo(&cli.data_dir, records),
     }
@@ -373,6 +380,14 @@ fn stats(data_dir: &std::path::Path, as_json: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn serve(data_dir: &std::path::Path, addr: &str) -> Result<()> {
+    let engine = open_engine(data_dir)?;
+    opendi_server::serve(opendi_server::AppState::new(engine), addr, |local| {
+        eprintln!("opendi: serving http://{local}/ (Ctrl-C stops)");
+    })
+    .with_context(|| format!("serving on {addr}"))
 }
 
 fn demo(data_dir: &std::path::Path, records: usize) -> Result<()> {

@@ -176,4 +176,16 @@ pub trait Store: Send + Sync {
         pmcid: Option<&str>,
     ) -> Result<Option<Publication>>;
     fn stats(&self) -> Result<StoreStats>;
+    /// Counts one view of a record's page (not a record change: no `seq`).
+    fn add_view(&self, id: i64) -> Result<()>;
+    /// Counts one download (export) of a record (not a record change: no `seq`).
+    fn add_download(&self, id: i64) -> Result<()>;
+    fn counters(&self, id: i64) -> Result<Counters>;
+}
+
+/// Usage counters of a record, kept by the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    pub views: u64,
+    pub downloads: u64,
 }

@@ -5,7 +5,9 @@
 //! and SQL keeps history, tombstones and the change log simple. Records are stored as
 //! lz4-compressed JSON (normalized) and text (raw) blobs.
 
-use super::{Change, ChangeRow, HistoryEntry, NewRecord, Outcome, Store, StoreStats, StoredRecord};
+use super::{
+    Change, ChangeRow, Counters, HistoryEntry, NewRecord, Outcome, Store, StoreStats, StoredRecord,
+};
 use crate::{EngineError, Result};
 use opendi_model::{Dataset, Diagnostic, Publication};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -66,6 +68,11 @@ CREATE TABLE IF NOT EXISTS publications (
 CREATE INDEX IF NOT EXISTS publications_pmid ON publications (pmid);
 CREATE INDEX IF NOT EXISTS publications_doi ON publications (doi);
 CREATE INDEX IF NOT EXISTS publications_pmcid ON publications (pmcid);
+CREATE TABLE IF NOT EXISTS counters (
+    record_id INTEGER PRIMARY KEY,
+    views INTEGER NOT NULL DEFAULT 0,
+    downloads INTEGER NOT NULL DEFAULT 0
+);
 "#;
 
 pub struct SqliteStore {
@@ -517,5 +524,43 @@ impl Store for SqliteStore {
             per_repository: group("SELECT repository, COUNT(*) FROM records WHERE deleted = 0 GROUP BY repository ORDER BY 2 DESC, 1")?,
             per_format: group("SELECT format, COUNT(*) FROM records WHERE deleted = 0 GROUP BY format ORDER BY 2 DESC, 1")?,
         })
+    }
+
+    fn add_view(&self, id: i64) -> Result<()> {
+        self.bump_counter(id, "views")
+    }
+
+    fn add_download(&self, id: i64) -> Result<()> {
+        self.bump_counter(id, "downloads")
+    }
+
+    fn counters(&self, id: i64) -> Result<Counters> {
+        let conn = self.reader();
+        let c = conn
+            .query_row(
+                "SELECT views, downloads FROM counters WHERE record_id = ?1",
+                [id],
+                |r| {
+                    Ok(Counters {
+                        views: r.get::<_, i64>(0)? as u64,
+                        downloads: r.get::<_, i64>(1)? as u64,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(c.unwrap_or_default())
+    }
+}
+
+impl SqliteStore {
+    /// Counters are not record changes: they take no `seq` and never touch the index.
+    fn bump_counter(&self, id: i64, column: &str) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        conn.prepare_cached(&format!(
+            "INSERT INTO counters (record_id, {column}) VALUES (?1, 1)
+             ON CONFLICT (record_id) DO UPDATE SET {column} = {column} + 1"
+        ))?
+        .execute([id])?;
+        Ok(())
     }
 }
