@@ -12,14 +12,14 @@ fn counters_persist_and_take_no_seq() {
         d.title = "t".into();
         let out = e
             .apply(
-                &[Change::Upsert(Box::new(NewRecord {
-                    dataset: d,
-                    raw: String::new(),
-                    format: "test".into(),
-                    source: "test".into(),
-                    diagnostics: vec![],
-                    publication: None,
-                }))],
+                &[Change::Upsert(Box::new(NewRecord::new(
+                    d,
+                    String::new(),
+                    "test".into(),
+                    "test".into(),
+                    vec![],
+                    None,
+                )))],
                 1,
             )
             .unwrap();

@@ -27,14 +27,7 @@ fn changes(paths: &[PathBuf]) -> Vec<Change> {
     items
         .into_iter()
         .filter_map(|i| match i {
-            Item::Record(r) => Some(Change::Upsert(Box::new(NewRecord {
-                dataset: r.dataset,
-                raw: r.raw,
-                format: r.format.to_string(),
-                source: r.location.file,
-                diagnostics: r.diagnostics,
-                publication: r.publication,
-            }))),
+            Item::Record(r) => Some(Change::Upsert(Box::new(NewRecord::from_source(*r)))),
             _ => None,
         })
         .collect()
@@ -51,14 +44,14 @@ fn hostile() -> Change {
         raw: "2020-01-02".into(),
     }];
     d.submitter_keywords = vec!["<b>kw</b>".into()];
-    Change::Upsert(Box::new(NewRecord {
-        dataset: d,
-        raw: String::new(),
-        format: "test".into(),
-        source: "test".into(),
-        diagnostics: vec![],
-        publication: None,
-    }))
+    Change::Upsert(Box::new(NewRecord::new(
+        d,
+        String::new(),
+        "test".into(),
+        "test".into(),
+        vec![],
+        None,
+    )))
 }
 
 pub struct Fixture {
