@@ -151,28 +151,7 @@ fn parse_experiment(
             .with_record(label.clone())
             .with_line(l)
     };
-    let mut diags = Vec::new();
-    if !utf8_ok {
-        diags.push(Diagnostic::warning(
-            "invalid-utf8",
-            "invalid UTF-8 replaced with U+FFFD",
-            loc(line),
-        ));
-    }
-    if !complete {
-        diags.push(Diagnostic::error(
-            "truncated-record",
-            "input ended before </experiment>",
-            loc(line),
-        ));
-    }
-    for p in problems {
-        diags.push(Diagnostic::error(
-            "xml-syntax",
-            p.message,
-            loc(line + p.line - 1),
-        ));
-    }
+    let mut diags = xml::chunk_findings(&loc, line, utf8_ok, complete, "</experiment>", problems);
     let mut d = Dataset::new(REPOSITORY, accession.as_deref().unwrap_or(""));
     match &accession {
         Some(a) => {

@@ -598,28 +598,7 @@ fn parse_article(
             .with_record(label.clone())
             .with_line(l)
     };
-    let mut diags = Vec::new();
-    if !utf8_ok {
-        diags.push(Diagnostic::warning(
-            "invalid-utf8",
-            "invalid UTF-8 replaced with U+FFFD",
-            loc(line),
-        ));
-    }
-    if !complete {
-        diags.push(Diagnostic::error(
-            "truncated-record",
-            "input ended before </article>",
-            loc(line),
-        ));
-    }
-    for pr in problems {
-        diags.push(Diagnostic::error(
-            "xml-syntax",
-            pr.message,
-            loc(line + pr.line - 1),
-        ));
-    }
+    let mut diags = xml::chunk_findings(&loc, line, utf8_ok, complete, "</article>", problems);
     d.repository = REPOSITORY.to_string();
     match &p.pmcid {
         Some(pmc) => d.accession = format!("S-E{pmc}"),

@@ -296,6 +296,43 @@ impl Element {
     }
 }
 
+/// The findings any XML record chunk can carry, located in the file: invalid UTF-8, input that
+/// ended before the record's end tag (`end` says which), and the tree builder's problems (whose
+/// lines count from the chunk's first line, `line`).
+pub fn chunk_findings(
+    loc: &dyn Fn(u64) -> opendi_model::Location,
+    line: u64,
+    utf8_ok: bool,
+    complete: bool,
+    end: &str,
+    problems: Vec<XmlProblem>,
+) -> Vec<opendi_model::Diagnostic> {
+    use opendi_model::Diagnostic;
+    let mut diags = Vec::new();
+    if !utf8_ok {
+        diags.push(Diagnostic::warning(
+            "invalid-utf8",
+            "invalid UTF-8 replaced with U+FFFD",
+            loc(line),
+        ));
+    }
+    if !complete {
+        diags.push(Diagnostic::error(
+            "truncated-record",
+            format!("input ended before {end}"),
+            loc(line),
+        ));
+    }
+    for p in problems {
+        diags.push(Diagnostic::error(
+            "xml-syntax",
+            p.message,
+            loc(line + p.line - 1),
+        ));
+    }
+    diags
+}
+
 pub fn fold_ws(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for w in s.split_whitespace() {
