@@ -4,7 +4,7 @@
 //! Invariant: the commit payload holds the highest store `seq` whose change is in the index;
 //! every change up to it is applied, none after it is required.
 
-use crate::store::StoredRecord;
+use crate::store::{LinkCounts, StoredRecord};
 use crate::text::{organism_label, strip_tags};
 use crate::{EngineError, Result};
 use opendi_model::Publication;
@@ -61,6 +61,12 @@ pub struct Fields {
     pub facet_tissue: Field,
     pub facet_cell_type: Field,
     pub stored_title: Field,
+    /// The record's cluster head (its own id when alone): one hit per cluster.
+    pub cluster: Field,
+    /// 1 when the cluster has other members.
+    pub clustered: Field,
+    pub citations: Field,
+    pub reanalyses: Field,
 }
 
 /// The facets the search offers, with the fields behind them.
@@ -125,6 +131,10 @@ fn build_schema() -> (Schema, Fields) {
         facet_tissue: b.add_text_field("facet_tissue", facet.clone()),
         facet_cell_type: b.add_text_field("facet_cell_type", facet),
         stored_title: b.add_text_field("stored_title", STORED),
+        cluster: b.add_u64_field("cluster", INDEXED | FAST | STORED),
+        clustered: b.add_u64_field("clustered", STORED),
+        citations: b.add_u64_field("citations", FAST | STORED),
+        reanalyses: b.add_u64_field("reanalyses", FAST | STORED),
     };
     (b.build(), fields)
 }
@@ -164,6 +174,8 @@ pub enum Sort {
     Relevance,
     DateDesc,
     DateAsc,
+    /// Most cited first.
+    Citations,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -177,6 +189,9 @@ pub struct SearchRequest {
     pub filters: Vec<(String, String)>,
     pub sort: Sort,
     pub facet_size: usize,
+    /// Every member of a cluster as its own hit (by default a cluster shows as one hit, its
+    /// best-ranked member, with the others in [`Hit::also_in`]).
+    pub expand_clusters: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -189,6 +204,14 @@ pub struct Hit {
     pub score: f32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub year: Option<u64>,
+    #[serde(skip)]
+    pub cluster: u64,
+    #[serde(skip)]
+    pub clustered: bool,
+    pub citations: u64,
+    /// The other members of this hit's cluster (filled in by the engine).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_in: Vec<crate::RecordRef>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -214,16 +237,21 @@ impl SearchIndex {
         let (schema, fields) = build_schema();
         let mmap = tantivy::directory::MmapDirectory::open(dir)
             .map_err(|e| EngineError::Index(e.to_string()))?;
-        let index = if Index::exists(&mmap).map_err(|e| EngineError::Index(e.to_string()))? {
-            let index = Index::open(mmap)?;
-            if index.schema() != schema {
-                return Err(EngineError::Incompatible(
-                    "the search index was written with another schema; run `opendi reindex` to rebuild it from the store".into(),
-                ));
+        let exists = Index::exists(&mmap).map_err(|e| EngineError::Index(e.to_string()))?;
+        let index = match exists.then(|| Index::open(mmap.clone())).transpose()? {
+            Some(index) if index.schema() == schema => index,
+            Some(_) => {
+                // The index is derived data: one written by another version is rebuilt from
+                // the store (the engine catches up from seq 0).
+                tracing::warn!(dir = %dir.display(), "search index schema changed; rebuilding it from the store");
+                drop(mmap);
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                let mmap = tantivy::directory::MmapDirectory::open(dir)
+                    .map_err(|e| EngineError::Index(e.to_string()))?;
+                Index::create(mmap, schema, Default::default())?
             }
-            index
-        } else {
-            Index::create(mmap, schema, Default::default())?
+            None => Index::create(mmap, schema, Default::default())?,
         };
         index.tokenizers().register(
             ID_TOKENIZER,
@@ -288,10 +316,24 @@ impl SearchIndex {
     }
 
     /// Builds the document of a live record. `pubs` are the shared publications it cites.
-    pub fn document(&self, rec: &StoredRecord, pubs: &[Publication]) -> TantivyDocument {
+    pub fn document(
+        &self,
+        rec: &StoredRecord,
+        pubs: &[Publication],
+        links: LinkCounts,
+    ) -> TantivyDocument {
         let mut doc = self.document_without_id(&rec.dataset, pubs);
-        doc.add_u64(self.fields.rid, rec.id as u64);
+        self.add_identity(&mut doc, rec.id, links);
         doc
+    }
+
+    /// Adds what only the store knows to a document: its record id, cluster and counts.
+    pub fn add_identity(&self, doc: &mut TantivyDocument, id: i64, links: LinkCounts) {
+        doc.add_u64(self.fields.rid, id as u64);
+        doc.add_u64(self.fields.cluster, links.cluster as u64);
+        doc.add_u64(self.fields.clustered, links.clustered as u64);
+        doc.add_u64(self.fields.citations, links.citations);
+        doc.add_u64(self.fields.reanalyses, links.reanalyses);
     }
 
     /// The document of a dataset, lacking only its record id (see [`SearchIndex::document`]).
@@ -457,43 +499,16 @@ impl SearchIndex {
         let (query, mut warnings) = self.parse_query(&req.query);
         let query = self.with_filters(query, &req.filters, &mut warnings);
         let limit = req.limit.max(1);
-        let top = TopDocs::with_limit(limit).and_offset(req.offset);
-        let (scored, count): (Vec<(f32, DocAddress)>, usize) = match req.sort {
-            Sort::Relevance => searcher.search(&query, &(top.order_by_score(), Count))?,
-            Sort::DateDesc | Sort::DateAsc => {
-                let order = if req.sort == Sort::DateDesc {
-                    Order::Desc
-                } else {
-                    Order::Asc
-                };
-                let (docs, count) = searcher.search(
-                    &query,
-                    &(top.order_by_fast_field::<i64>("date", order), Count),
-                )?;
-                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), count)
-            }
+        let (hits, count) = if req.expand_clusters {
+            let (ranked, count) = self.ranked(&searcher, &*query, req.sort, limit, req.offset)?;
+            let hits = ranked
+                .into_iter()
+                .map(|(score, addr)| self.hit(&searcher, addr, score))
+                .collect::<Result<Vec<_>>>()?;
+            (hits, count)
+        } else {
+            self.collapsed(&searcher, &*query, req, limit)?
         };
-        let mut hits = Vec::with_capacity(scored.len());
-        for (score, addr) in scored {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let s = |f: Field| {
-                doc.get_first(f)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .to_string()
-            };
-            hits.push(Hit {
-                rid: doc
-                    .get_first(self.fields.rid)
-                    .and_then(|v| v.as_u64())
-                    .unwrap_or(0),
-                accession: s(self.fields.accession),
-                repository: s(self.fields.repository),
-                title: s(self.fields.stored_title),
-                score,
-                year: doc.get_first(self.fields.year).and_then(|v| v.as_u64()),
-            });
-        }
         let facets = if req.facets {
             self.facet_counts(&*query, req.facet_size.max(1))?
         } else {
@@ -504,6 +519,110 @@ impl SearchIndex {
             hits,
             facets,
             warnings,
+        })
+    }
+
+    /// One hit per cluster: ranks a window of documents, keeps each cluster's best-ranked
+    /// member, and widens the window until the page is full or the matches run out. The
+    /// cluster is read from its fast field, so skipped members cost no document load.
+    fn collapsed(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn Query,
+        req: &SearchRequest,
+        limit: usize,
+    ) -> Result<(Vec<Hit>, usize)> {
+        let want = req.offset + limit;
+        let mut window = want + want / 2 + 10;
+        loop {
+            let (ranked, count) = self.ranked(searcher, query, req.sort, window, 0)?;
+            let mut seen = std::collections::HashSet::new();
+            let mut hits = Vec::with_capacity(limit);
+            let mut skipped = 0;
+            for &(score, addr) in &ranked {
+                let cluster = searcher
+                    .segment_reader(addr.segment_ord)
+                    .fast_fields()
+                    .u64("cluster")?
+                    .first(addr.doc_id)
+                    .unwrap_or(u64::MAX - addr.doc_id as u64);
+                if !seen.insert(cluster) {
+                    continue;
+                }
+                if skipped < req.offset {
+                    skipped += 1;
+                    continue;
+                }
+                hits.push(self.hit(searcher, addr, score)?);
+                if hits.len() == limit {
+                    break;
+                }
+            }
+            if hits.len() == limit || ranked.len() < window || window >= count {
+                return Ok((hits, count));
+            }
+            window *= 2;
+        }
+    }
+
+    /// The `limit` best documents after `offset` in the requested order, and the match count.
+    fn ranked(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn Query,
+        sort: Sort,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(Vec<(f32, DocAddress)>, usize)> {
+        let top = TopDocs::with_limit(limit.max(1)).and_offset(offset);
+        Ok(match sort {
+            Sort::Relevance => searcher.search(query, &(top.order_by_score(), Count))?,
+            Sort::DateDesc | Sort::DateAsc => {
+                let order = if sort == Sort::DateDesc {
+                    Order::Desc
+                } else {
+                    Order::Asc
+                };
+                let (docs, count) = searcher.search(
+                    query,
+                    &(top.order_by_fast_field::<i64>("date", order), Count),
+                )?;
+                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), count)
+            }
+            Sort::Citations => {
+                let (docs, count) = searcher.search(
+                    query,
+                    &(
+                        top.order_by_fast_field::<u64>("citations", Order::Desc),
+                        Count,
+                    ),
+                )?;
+                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), count)
+            }
+        })
+    }
+
+    fn hit(&self, searcher: &tantivy::Searcher, addr: DocAddress, score: f32) -> Result<Hit> {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let s = |f: Field| {
+            doc.get_first(f)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let u = |f: Field| doc.get_first(f).and_then(|v| v.as_u64());
+        let rid = u(self.fields.rid).unwrap_or(0);
+        Ok(Hit {
+            rid,
+            accession: s(self.fields.accession),
+            repository: s(self.fields.repository),
+            title: s(self.fields.stored_title),
+            score,
+            year: u(self.fields.year),
+            cluster: u(self.fields.cluster).unwrap_or(rid),
+            clustered: u(self.fields.clustered) == Some(1),
+            citations: u(self.fields.citations).unwrap_or(0),
+            also_in: Vec::new(),
         })
     }
 
@@ -569,7 +688,13 @@ impl SearchIndex {
     }
 
     /// Lucene-style MoreLikeThis over title and description: the first version of "similar".
-    pub fn more_like_this(&self, rec: &StoredRecord, limit: usize) -> Result<Vec<Hit>> {
+    /// The record's own cluster (the same study elsewhere) is left out: that is "also in".
+    pub fn more_like_this(
+        &self,
+        rec: &StoredRecord,
+        cluster: i64,
+        limit: usize,
+    ) -> Result<Vec<Hit>> {
         let f = &self.fields;
         let d = &rec.dataset;
         let fields = vec![
@@ -590,31 +715,20 @@ impl SearchIndex {
             Term::from_field_u64(f.rid, rec.id as u64),
             IndexRecordOption::Basic,
         ));
+        let not_cluster: Box<dyn Query> = Box::new(TermQuery::new(
+            Term::from_field_u64(f.cluster, cluster as u64),
+            IndexRecordOption::Basic,
+        ));
         let query = BooleanQuery::new(vec![
             (Occur::Must, Box::new(mlt)),
             (Occur::MustNot, not_self),
+            (Occur::MustNot, not_cluster),
         ]);
         let searcher = self.reader.searcher();
         let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
-        let mut hits = Vec::new();
-        for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let s = |fl: Field| {
-                doc.get_first(fl)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .to_string()
-            };
-            hits.push(Hit {
-                rid: doc.get_first(f.rid).and_then(|v| v.as_u64()).unwrap_or(0),
-                accession: s(f.accession),
-                repository: s(f.repository),
-                title: s(f.stored_title),
-                score,
-                year: doc.get_first(f.year).and_then(|v| v.as_u64()),
-            });
-        }
-        Ok(hits)
+        top.into_iter()
+            .map(|(score, addr)| self.hit(&searcher, addr, score))
+            .collect()
     }
 
     pub fn num_docs(&self) -> u64 {

@@ -5,6 +5,7 @@
 //! nothing of HTTP or the command line.
 
 mod index;
+pub mod links;
 pub mod store;
 pub mod text;
 
@@ -14,8 +15,8 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 pub use store::{
-    Change, ChangeRow, Counters, HistoryEntry, NewRecord, Outcome, SqliteStore, Store, StoreStats,
-    StoredRecord,
+    Applied, Change, ChangeRow, Counters, HistoryEntry, LinkCounts, NewRecord, Outcome, RecordRef,
+    Relations, SqliteStore, Store, StoreStats, StoredRecord,
 };
 use tantivy::IndexWriter;
 
@@ -181,8 +182,7 @@ impl Engine {
                 for row in &rows {
                     self.index.delete(w, row.record.id);
                     if !row.record.deleted {
-                        let pubs = self.cited_publications(&row.record.dataset, None)?;
-                        w.add_document(self.index.document(&row.record, &pubs))?;
+                        w.add_document(self.document_of(&row.record)?)?;
                     }
                     seq = row.seq;
                     applied += 1;
@@ -194,6 +194,14 @@ impl Engine {
             tracing::info!(applied, seq, "index caught up with the store");
         }
         Ok(applied)
+    }
+
+    /// The index document of a stored record.
+    fn document_of(&self, rec: &StoredRecord) -> Result<tantivy::TantivyDocument> {
+        let pubs = self.cited_publications(&rec.dataset, None)?;
+        Ok(self
+            .index
+            .document(rec, &pubs, self.store.link_counts(rec.id)?))
     }
 
     /// The shared publications a dataset cites, except `own` (the record's own publication).
@@ -228,8 +236,9 @@ impl Engine {
     /// Writes a batch to the store (one transaction) and hands its changes to the index
     /// writer. Changes become searchable at the next [`Engine::commit`]; the store has them
     /// already, so a crash before that commit loses nothing (the next open catches up).
+    /// Records outside the batch whose cluster or citation counts changed are re-indexed too.
     pub fn apply(&self, batch: &[Change], now: i64) -> Result<Vec<(Outcome, i64)>> {
-        let outcomes = self.store.apply(batch, now)?;
+        let Applied { outcomes, touched } = self.store.apply(batch, now)?;
         self.with_writer(|w| {
             for (change, (outcome, id)) in batch.iter().zip(&outcomes) {
                 match (change, outcome) {
@@ -244,10 +253,19 @@ impl Engine {
                                 self.index.document_without_id(&r.dataset, &pubs)
                             }
                         };
-                        doc.add_u64(self.index.fields.rid, *id as u64);
+                        self.index
+                            .add_identity(&mut doc, *id, self.store.link_counts(*id)?);
                         w.add_document(doc)?;
                     }
                     (Change::Delete { .. }, _) => self.index.delete(w, *id),
+                }
+            }
+            for id in touched {
+                self.index.delete(w, id);
+                if let Some(rec) = self.store.get(id)? {
+                    if !rec.deleted {
+                        w.add_document(self.document_of(&rec)?)?;
+                    }
                 }
             }
             Ok(())
@@ -290,16 +308,38 @@ impl Engine {
         self.store.get(id)
     }
 
+    /// Searches; each hit of a cluster lists the cluster's other members ("also in").
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
-        self.index.search(req)
+        let mut res = self.index.search(req)?;
+        self.fill_also_in(&mut res.hits)?;
+        Ok(res)
     }
 
-    /// Records similar to record `id` (first version: MoreLikeThis over title and description).
+    fn fill_also_in(&self, hits: &mut [Hit]) -> Result<()> {
+        for h in hits.iter_mut().filter(|h| h.clustered) {
+            h.also_in = self.store.also_in(h.rid as i64)?;
+        }
+        Ok(())
+    }
+
+    /// Records similar to record `id` (first version: MoreLikeThis over title and description),
+    /// leaving out the record's own cluster.
     pub fn similar(&self, id: i64, limit: usize) -> Result<Vec<Hit>> {
         match self.store.get(id)? {
-            Some(rec) => self.index.more_like_this(&rec, limit),
+            Some(rec) => {
+                let cluster = self.store.link_counts(id)?.cluster;
+                let mut hits = self.index.more_like_this(&rec, cluster, limit)?;
+                self.fill_also_in(&mut hits)?;
+                Ok(hits)
+            }
             None => Ok(vec![]),
         }
+    }
+
+    /// A record's relations: the same study in other repositories, citing literature,
+    /// reanalyses.
+    pub fn relations(&self, id: i64) -> Result<Relations> {
+        self.store.relations(id)
     }
 
     pub fn stats(&self) -> Result<Stats> {

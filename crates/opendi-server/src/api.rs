@@ -86,6 +86,7 @@ pub async fn search(
         filters: p.filters()?,
         sort: sort(&p)?,
         facet_size: p.number("faceCount", 20, 0, 1000)?,
+        expand_clusters: p.get("clusters") == Some("expand"),
     };
     let size = req.limit;
     let res = state
@@ -113,7 +114,7 @@ async fn detail(
             let rec = find_record(e, &database, &accession)?;
             let pubs = dto::publications(e, &rec.dataset)?;
             let counters = e.store().counters(rec.id)?;
-            Ok(dto::detail(&rec, &pubs, counters))
+            Ok(dto::detail(&rec, &pubs, counters, &e.relations(rec.id)?))
         })
         .await?;
     Ok(Json(body).into_response())

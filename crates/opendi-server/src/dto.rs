@@ -3,7 +3,7 @@
 //! camelCase and snake_case included, because clients written for it should work unchanged.
 
 use opendi_engine::text::organism_label;
-use opendi_engine::{Counters, FacetCount, StoredRecord};
+use opendi_engine::{Counters, FacetCount, Relations, StoredRecord};
 use opendi_model::{Dataset, PartialDate, Publication};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -236,17 +236,25 @@ pub fn publication(p: &Publication) -> PublicationDto {
 
 /// The counters a dataset page and API show. Citations are the publications the record links
 /// to; connections its cross-references; reanalyses are not tracked yet (always 0).
-pub fn counters(d: &Dataset, c: Counters) -> CountersDto {
+/// The metrics of the reference pages: citations are the literature records in the index that
+/// mention the record, reanalyses the records declaring to reanalyse it, connections its
+/// cross-references and the same study in other repositories.
+pub fn counters(d: &Dataset, c: Counters, rel: &Relations) -> CountersDto {
     CountersDto {
         views: c.views,
         downloads: c.downloads,
-        citations: d.publications.len() as u64,
-        reanalyses: 0,
-        connections: d.cross_refs.len() as u64,
+        citations: rel.citations,
+        reanalyses: rel.reanalyses,
+        connections: (d.cross_refs.len() + rel.also_in.len()) as u64,
     }
 }
 
-pub fn detail(rec: &StoredRecord, pubs: &[PublicationDto], c: Counters) -> DatasetDetail {
+pub fn detail(
+    rec: &StoredRecord,
+    pubs: &[PublicationDto],
+    c: Counters,
+    rel: &Relations,
+) -> DatasetDetail {
     let d = &rec.dataset;
     let mut dates: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for x in &d.dates {
@@ -310,7 +318,7 @@ pub fn detail(rec: &StoredRecord, pubs: &[PublicationDto], c: Counters) -> Datas
         files: d.files.clone(),
         license: d.license.clone(),
         additional: d.additional.clone(),
-        counters: counters(d, c),
+        counters: counters(d, c, rel),
         url: dataset_url(&d.repository, &d.accession),
     }
 }

@@ -202,6 +202,7 @@ pub async fn search(
         filters: filters.clone(),
         sort,
         facet_size: 15,
+        ..Default::default()
     };
     let (res, items) = state
         .blocking(move |e| {
@@ -410,7 +411,7 @@ pub async fn dataset(
     Path((repository, accession)): Path<(String, String)>,
 ) -> Result<Html<String>, PageError> {
     let base = base_url(&headers);
-    let (rec, pubs, counters, similar) = state
+    let (rec, pubs, counters, similar, rel) = state
         .blocking(move |e| {
             let rec = find_record(e, &repository, &accession)?;
             // A view is counted before reading the counters, so the page includes itself.
@@ -420,12 +421,26 @@ pub async fn dataset(
             let pubs = dto::publications(e, &rec.dataset)?;
             let counters = e.store().counters(rec.id)?;
             let similar = summaries(e, &e.similar(rec.id, 10)?, Some("similar text"))?;
-            Ok((rec, pubs, counters, similar))
+            let rel = e.relations(rec.id)?;
+            Ok((rec, pubs, counters, similar, rel))
         })
         .await?;
     let d = &rec.dataset;
     let jsonld = export::script_json(&export::schema_org(&rec, &pubs, &base));
-    let metrics = dto::counters(d, counters);
+    let metrics = dto::counters(d, counters, &rel);
+    let related = |list: &[opendi_engine::RecordRef]| -> Vec<Value> {
+        list.iter()
+            .map(|r| {
+                context! {
+                    accession => r.accession,
+                    repository => r.repository,
+                    repository_name => opendi_model::repository_name(&r.repository),
+                    url => dto::dataset_url(&r.repository, &r.accession),
+                    reason => r.reason,
+                }
+            })
+            .collect()
+    };
     let xrefs: Vec<(String, Vec<Link>)> = {
         let mut by_db: BTreeMap<String, Vec<Link>> = BTreeMap::new();
         for c in &d.cross_refs {
@@ -482,6 +497,9 @@ pub async fn dataset(
         lab_heads => d.people.iter().filter(|p| p.role == opendi_model::PersonRole::LabHead).map(|p| p.name.clone()).collect::<Vec<_>>(),
         date => d.main_date().map(|x| display_date(x, false)),
         metrics,
+        also_in => related(&rel.also_in),
+        cited_by => related(&rel.cited_by),
+        reanalysed_by => related(&rel.reanalysed_by),
         organisms => term_links("organism", d.organisms.iter().map(organism_label).filter(|s| !s.is_empty())),
         diseases => term_links("disease", d.diseases.iter().map(|t| t.label.clone())),
         tissues => term_links("tissue", d.tissues.iter().map(|t| t.label.clone())),
@@ -527,7 +545,8 @@ pub async fn export(
                 "json" => {
                     let pubs = dto::publications(e, &rec.dataset)?;
                     let c = e.store().counters(rec.id)?;
-                    serde_json::to_string_pretty(&dto::detail(&rec, &pubs, c))?
+                    let rel = e.relations(rec.id)?;
+                    serde_json::to_string_pretty(&dto::detail(&rec, &pubs, c, &rel))?
                 }
                 "jsonld" => {
                     let pubs = dto::publications(e, &rec.dataset)?;

@@ -58,6 +58,14 @@ pub enum Command {
         /// ACCESSION (any of its accessions) or REPOSITORY/ACCESSION.
         accession: String,
     },
+    /// Records that describe the same study in several repositories, with the reasons.
+    Clusters {
+        #[arg(long)]
+        json: bool,
+        /// At most this many clusters (largest first).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
     /// Counts per repository, format, omics type, organism …
     Stats {
         #[arg(long)]
@@ -93,9 +101,12 @@ pub struct SearchArgs {
     /// Facet filter FACET=VALUE (repeatable), e.g. --filter organism="Homo sapiens".
     #[arg(long = "filter")]
     filters: Vec<String>,
-    /// relevance, date_desc or date_asc.
+    /// relevance, date_desc, date_asc or citations.
     #[arg(long, default_value = "relevance")]
     sort: String,
+    /// List every member of a cluster as its own hit (by default one hit per cluster).
+    #[arg(long)]
+    all_members: bool,
     /// Run every line of FILE as a query, writing one JSON object per line.
     #[arg(long)]
     queries: Option<PathBuf>,
@@ -131,6 +142,7 @@ pub fn run() -> Result<()> {
             accession,
         } => show(&cli.data_dir, json, raw, &accession),
         Command::Stats { json } => stats(&cli.data_dir, json),
+        Command::Clusters { json, limit } => clusters(&cli.data_dir, json, limit),
         Command::Serve { addr } => serve(&cli.data_dir, &addr),
         Command::Gen(args) => gen::run(&args),
         Command::Demo { records } => demo(&cli.data_dir, records),
@@ -140,7 +152,7 @@ pub fn run() -> Result<()> {
 fn parse_sort(s: &str) -> Result<Sort> {
     serde_json::from_value(json!(s)).map_err(|_| {
         UsageError(format!(
-            "unknown sort {s:?}: use relevance, date_desc or date_asc"
+            "unknown sort {s:?}: use relevance, date_desc, date_asc or citations"
         ))
         .into()
     })
@@ -162,6 +174,7 @@ fn search_request(args: &SearchArgs, query: &str) -> Result<SearchRequest> {
         filters,
         sort: parse_sort(&args.sort)?,
         facet_size: 20,
+        expand_clusters: args.all_members,
     })
 }
 
@@ -203,6 +216,13 @@ fn search(data_dir: &std::path::Path, args: &SearchArgs) -> Result<()> {
             h.score,
             h.title
         )?;
+        for a in &h.also_in {
+            writeln!(
+                out,
+                "       also in {} | {} ({})",
+                a.accession, a.repository, a.reason
+            )?;
+        }
     }
     for (facet, counts) in &res.facets {
         if counts.is_empty() {
@@ -283,6 +303,7 @@ fn show(data_dir: &std::path::Path, as_json: bool, raw: bool, key: &str) -> Resu
         let mut v = serde_json::to_value(&rec)?;
         v["history"] = serde_json::to_value(&history)?;
         v["publications"] = serde_json::to_value(&pubs)?;
+        v["relations"] = serde_json::to_value(engine.relations(id)?)?;
         if let Some(r) = raw_text {
             v["raw"] = json!(r);
         }
@@ -319,6 +340,18 @@ fn show(data_dir: &std::path::Path, as_json: bool, raw: bool, key: &str) -> Resu
     }
     outln!();
     outln!("{}", opendi_engine::text::strip_tags(&d.description));
+    let rel = engine.relations(id)?;
+    for a in &rel.also_in {
+        outln!("also in: {} | {} ({})", a.accession, a.repository, a.reason);
+    }
+    outln!(
+        "citations: {}, reanalyses: {}",
+        rel.citations,
+        rel.reanalyses
+    );
+    for c in &rel.cited_by {
+        outln!("  cited by {} | {}", c.accession, c.repository);
+    }
     for p in pubs {
         outln!(
             "\npublication: {} {} ({})",
@@ -329,6 +362,34 @@ fn show(data_dir: &std::path::Path, as_json: bool, raw: bool, key: &str) -> Resu
     }
     if let Some(r) = raw_text {
         outln!("\n{r}");
+    }
+    Ok(())
+}
+
+fn clusters(data_dir: &std::path::Path, as_json: bool, limit: usize) -> Result<()> {
+    let engine = open_engine(data_dir)?;
+    let clusters = engine.store().clusters(limit)?;
+    if as_json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "clusters": clusters }))?
+        );
+        return Ok(());
+    }
+    outln!("{} clusters of more than one record", clusters.len());
+    for c in &clusters {
+        let Some((head, rest)) = c.split_first() else {
+            continue;
+        };
+        outln!(
+            "{} | {} ({} records)",
+            head.accession,
+            head.repository,
+            c.len()
+        );
+        for m in rest {
+            outln!("    {} | {}: {}", m.accession, m.repository, m.reason);
+        }
     }
     Ok(())
 }

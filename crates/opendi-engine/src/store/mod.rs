@@ -156,8 +156,9 @@ pub struct StoreStats {
 /// Invariant: every write that changes a record (insert, update, tombstone) takes a new,
 /// strictly increasing `seq`, in the same transaction as the write.
 pub trait Store: Send + Sync {
-    /// Applies a batch in one transaction; returns each change's outcome and record id.
-    fn apply(&self, batch: &[Change], now: i64) -> Result<Vec<(Outcome, i64)>>;
+    /// Applies a batch in one transaction: each change's outcome and record id, and the other
+    /// records whose cluster or counts the batch changed (they took new seqs too).
+    fn apply(&self, batch: &[Change], now: i64) -> Result<Applied>;
     fn get(&self, id: i64) -> Result<Option<StoredRecord>>;
     /// The raw source text of a record's current version.
     fn raw(&self, id: i64) -> Result<Option<String>>;
@@ -181,6 +182,58 @@ pub trait Store: Send + Sync {
     /// Counts one download (export) of a record (not a record change: no `seq`).
     fn add_download(&self, id: i64) -> Result<()>;
     fn counters(&self, id: i64) -> Result<Counters>;
+    /// A record's cluster and citation/reanalysis counts (what its index document carries).
+    fn link_counts(&self, id: i64) -> Result<LinkCounts>;
+    /// A record's relations to other records, with reasons.
+    fn relations(&self, id: i64) -> Result<Relations>;
+    /// The other members of a record's cluster, with reasons (a cheap part of `relations`).
+    fn also_in(&self, id: i64) -> Result<Vec<RecordRef>>;
+    /// Clusters of more than one live record, largest first; each lists its members, the
+    /// first (the cluster's head) without a reason, the others with theirs.
+    fn clusters(&self, limit: usize) -> Result<Vec<Vec<RecordRef>>>;
+}
+
+/// What [`Store::apply`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    pub outcomes: Vec<(Outcome, i64)>,
+    /// Records outside the batch that took a new seq (a new cluster member, a new citation).
+    pub touched: Vec<i64>,
+}
+
+/// Another record, named by a relation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordRef {
+    pub id: i64,
+    pub repository: String,
+    pub accession: String,
+    /// Why it is related, in words ("same GEO series GSE1234").
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+/// A record's relations: its cluster ("also in"), the literature citing it and the records
+/// declaring to reanalyse it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Relations {
+    /// The cluster's head record id (the record's own id when it is alone).
+    pub cluster: i64,
+    pub also_in: Vec<RecordRef>,
+    pub citations: u64,
+    /// The citing records (the 50 latest).
+    pub cited_by: Vec<RecordRef>,
+    pub reanalyses: u64,
+    pub reanalysed_by: Vec<RecordRef>,
+}
+
+/// The link figures an index document carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LinkCounts {
+    pub cluster: i64,
+    /// Whether the cluster has other members.
+    pub clustered: bool,
+    pub citations: u64,
+    pub reanalyses: u64,
 }
 
 /// Usage counters of a record, kept by the server.

@@ -6,17 +6,19 @@
 //! lz4-compressed JSON (normalized) and text (raw) blobs.
 
 use super::{
-    Change, ChangeRow, Counters, HistoryEntry, NewRecord, Outcome, Store, StoreStats, StoredRecord,
+    Applied, Change, ChangeRow, Counters, HistoryEntry, LinkCounts, NewRecord, Outcome, RecordRef,
+    Relations, Store, StoreStats, StoredRecord,
 };
 use crate::{EngineError, Result};
 use opendi_model::{Dataset, Diagnostic, Publication};
 use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Bumped when the schema changes incompatibly; older stores are upgraded or refused on open.
-pub const STORE_FORMAT_VERSION: i64 = 1;
+pub const STORE_FORMAT_VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,6 +38,7 @@ CREATE TABLE IF NOT EXISTS records (
     dataset BLOB NOT NULL,
     raw BLOB NOT NULL,
     diagnostics TEXT NOT NULL DEFAULT '[]',
+    cluster INTEGER,
     UNIQUE (repository, accession)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS records_seq ON records (seq);
@@ -68,6 +71,19 @@ CREATE TABLE IF NOT EXISTS publications (
 CREATE INDEX IF NOT EXISTS publications_pmid ON publications (pmid);
 CREATE INDEX IF NOT EXISTS publications_doi ON publications (doi);
 CREATE INDEX IF NOT EXISTS publications_pmcid ON publications (pmcid);
+CREATE TABLE IF NOT EXISTS link_keys (
+    key TEXT NOT NULL,
+    record_id INTEGER NOT NULL,
+    PRIMARY KEY (key, record_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS link_keys_record ON link_keys (record_id);
+CREATE TABLE IF NOT EXISTS mentions (
+    accession TEXT NOT NULL COLLATE NOCASE,
+    kind INTEGER NOT NULL,
+    record_id INTEGER NOT NULL,
+    PRIMARY KEY (accession, kind, record_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mentions_record ON mentions (record_id);
 CREATE TABLE IF NOT EXISTS counters (
     record_id INTEGER PRIMARY KEY,
     views INTEGER NOT NULL DEFAULT 0,
@@ -140,7 +156,7 @@ fn hex(b: &[u8]) -> String {
 
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self> {
-        let writer = open_conn(path)?;
+        let mut writer = open_conn(path)?;
         writer.execute_batch(SCHEMA)?;
         let version: Option<String> = writer
             .query_row(
@@ -154,6 +170,13 @@ impl SqliteStore {
                 writer.execute("INSERT INTO meta (key, value) VALUES ('format_version', ?1)", [STORE_FORMAT_VERSION.to_string()])?;
             }
             Some(Ok(v)) if v == STORE_FORMAT_VERSION => {}
+            Some(Ok(1)) => {
+                // Version 2 added links and clusters: derive them from the stored records.
+                tracing::info!("upgrading the store to format 2 (record links and clusters)");
+                writer.execute_batch("ALTER TABLE records ADD COLUMN cluster INTEGER")?;
+                Self::relink_all(&mut writer)?;
+                writer.execute("UPDATE meta SET value = ?1 WHERE key = 'format_version'", [STORE_FORMAT_VERSION.to_string()])?;
+            }
             Some(Ok(v)) if v > STORE_FORMAT_VERSION => {
                 return Err(EngineError::Incompatible(format!(
                     "the data directory was written by a newer opendi (store format {v}, this build reads up to {STORE_FORMAT_VERSION})"
@@ -163,6 +186,9 @@ impl SqliteStore {
                 return Err(EngineError::Incompatible(format!("unknown store format version {other:?}; cannot upgrade")));
             }
         }
+        writer.execute_batch(
+            "CREATE INDEX IF NOT EXISTS records_cluster ON records (cluster) WHERE cluster IS NOT NULL",
+        )?;
         let readers = (0..4)
             .map(|_| open_conn(path).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
@@ -218,13 +244,14 @@ const RECORD_COLS: &str =
     "id, repository, accession, version, content_hash, format, source, first_ingested, last_ingested, deleted, seq, dataset, diagnostics";
 
 impl Store for SqliteStore {
-    fn apply(&self, batch: &[Change], now: i64) -> Result<Vec<(Outcome, i64)>> {
+    fn apply(&self, batch: &[Change], now: i64) -> Result<Applied> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction()?;
         let mut seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| {
             r.get(0)
         })?;
         let mut out = Vec::with_capacity(batch.len());
+        let mut work = LinkWork::default();
         {
             let mut find = tx.prepare_cached("SELECT id, content_hash, version, deleted FROM records WHERE repository = ?1 AND accession = ?2")?;
             let mut touch =
@@ -325,6 +352,7 @@ impl Store for SqliteStore {
                             for acc in d.all_accessions() {
                                 add_acc.execute(params![acc, id])?;
                             }
+                            relink(&tx, id, Some(d), &mut work)?;
                             if let Some(p) = &r.publication {
                                 if let Some(key) = p.key() {
                                     put_pub.execute(params![
@@ -355,6 +383,7 @@ impl Store for SqliteStore {
                                 seq += 1;
                                 archive.execute(params![id, now])?;
                                 tombstone.execute(params![id, seq, now, source])?;
+                                relink(&tx, id, None, &mut work)?;
                                 out.push((Outcome::Deleted, id));
                             }
                             None => {
@@ -371,6 +400,7 @@ impl Store for SqliteStore {
                                 ])?;
                                 let id = tx.last_insert_rowid();
                                 add_acc.execute(params![accession, id])?;
+                                work.written.insert(id);
                                 out.push((Outcome::DeletedUnknown, id));
                             }
                         }
@@ -378,8 +408,12 @@ impl Store for SqliteStore {
                 }
             }
         }
+        let touched = finish_links(&tx, &work, &mut seq)?;
         tx.commit()?;
-        Ok(out)
+        Ok(Applied {
+            outcomes: out,
+            touched,
+        })
     }
 
     fn get(&self, id: i64) -> Result<Option<StoredRecord>> {
@@ -550,9 +584,104 @@ impl Store for SqliteStore {
             .optional()?;
         Ok(c.unwrap_or_default())
     }
+
+    fn link_counts(&self, id: i64) -> Result<LinkCounts> {
+        Self::link_counts_on(&self.reader(), id)
+    }
+
+    fn relations(&self, id: i64) -> Result<Relations> {
+        let conn = self.reader();
+        let Some((head, _)) = Self::cluster_of(&conn, id)? else {
+            return Ok(Relations {
+                cluster: id,
+                ..Default::default()
+            });
+        };
+        Ok(Relations {
+            cluster: head,
+            also_in: Self::members(&conn, id, head)?,
+            citations: Self::count_mentions(&conn, id, head, MENTION_CITES)?,
+            cited_by: Self::mentioning(&conn, id, head, MENTION_CITES)?,
+            reanalyses: Self::count_mentions(&conn, id, head, MENTION_REANALYSES)?,
+            reanalysed_by: Self::mentioning(&conn, id, head, MENTION_REANALYSES)?,
+        })
+    }
+
+    fn also_in(&self, id: i64) -> Result<Vec<RecordRef>> {
+        let conn = self.reader();
+        match Self::cluster_of(&conn, id)? {
+            Some((head, true)) => Self::members(&conn, id, head),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn clusters(&self, limit: usize) -> Result<Vec<Vec<RecordRef>>> {
+        let conn = self.reader();
+        let heads = {
+            let mut st = conn.prepare(
+                "SELECT cluster FROM records WHERE cluster IS NOT NULL AND deleted = 0                  GROUP BY cluster ORDER BY COUNT(*) DESC, cluster LIMIT ?1",
+            )?;
+            let v = st
+                .query_map([limit as i64], |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            v
+        };
+        let mut out = Vec::with_capacity(heads.len());
+        for head in heads {
+            let (repository, accession): (String, String) = conn.query_row(
+                "SELECT repository, accession FROM records WHERE id = ?1",
+                [head],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let mut members = vec![RecordRef {
+                id: head,
+                repository,
+                accession,
+                reason: String::new(),
+            }];
+            members.extend(Self::members(&conn, head, head)?);
+            out.push(members);
+        }
+        Ok(out)
+    }
 }
 
 impl SqliteStore {
+    fn link_counts_on(conn: &Connection, id: i64) -> Result<LinkCounts> {
+        let Some((head, clustered)) = Self::cluster_of(conn, id)? else {
+            return Ok(LinkCounts {
+                cluster: id,
+                ..Default::default()
+            });
+        };
+        Ok(LinkCounts {
+            cluster: head,
+            clustered,
+            citations: Self::count_mentions(conn, id, head, MENTION_CITES)?,
+            reanalyses: Self::count_mentions(conn, id, head, MENTION_REANALYSES)?,
+        })
+    }
+
+    fn members(conn: &Connection, id: i64, head: i64) -> Result<Vec<RecordRef>> {
+        let mut st = conn.prepare_cached(
+            "SELECT id, repository, accession FROM records WHERE cluster = ?1 AND id <> ?2 AND deleted = 0 ORDER BY id",
+        )?;
+        let mut v = st
+            .query_map(params![head, id], |r| {
+                Ok(RecordRef {
+                    id: r.get(0)?,
+                    repository: r.get(1)?,
+                    accession: r.get(2)?,
+                    reason: String::new(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for m in &mut v {
+            m.reason = Self::member_reason(conn, id, m.id, head)?;
+        }
+        Ok(v)
+    }
+
     /// Counters are not record changes: they take no `seq` and never touch the index.
     fn bump_counter(&self, id: i64, column: &str) -> Result<()> {
         let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
@@ -562,5 +691,272 @@ impl SqliteStore {
         ))?
         .execute([id])?;
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Links: clusters of records describing the same study, citations and reanalyses.
+//
+// Each written record's links (see `crate::links`) go to `link_keys` (identity keys) and
+// `mentions` (kind 0: a literature record mentions an accession; kind 1: a record declares it
+// reanalyses one). Clusters are the connected components of records sharing a key; a record's
+// `cluster` column holds its component's smallest record id (NULL when alone). Everything is
+// recomputed, in the writing transaction, for the records a batch can have changed, and each
+// record whose cluster or counts changed takes a new `seq` so the index (and any follower)
+// picks it up.
+// ---------------------------------------------------------------------------------------
+
+/// Components larger than this stop growing: a key shared by thousands of records is a
+/// catalogue-wide identifier, not one study.
+const MAX_CLUSTER: usize = 500;
+
+const MENTION_CITES: i64 = 0;
+const MENTION_REANALYSES: i64 = 1;
+
+/// The link bookkeeping of one batch.
+#[derive(Default)]
+struct LinkWork {
+    /// Records whose cluster may have changed.
+    seeds: BTreeSet<i64>,
+    /// Records whose citation or reanalysis counts may have changed.
+    counted: BTreeSet<i64>,
+    /// Records the batch wrote (they have a new seq already).
+    written: BTreeSet<i64>,
+}
+
+fn strings(tx: &Connection, sql: &str, arg: &dyn rusqlite::ToSql) -> Result<Vec<String>> {
+    let mut st = tx.prepare_cached(sql)?;
+    let v = st
+        .query_map([arg], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(v)
+}
+
+fn ids(tx: &Connection, sql: &str, arg: &dyn rusqlite::ToSql) -> Result<Vec<i64>> {
+    let mut st = tx.prepare_cached(sql)?;
+    let v = st
+        .query_map([arg], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    Ok(v)
+}
+
+/// Replaces a record's links (`None`: a tombstone, which links nothing) and notes what that
+/// can change.
+fn relink(tx: &Connection, id: i64, d: Option<&Dataset>, work: &mut LinkWork) -> Result<()> {
+    let old_keys = strings(tx, "SELECT key FROM link_keys WHERE record_id = ?1", &id)?;
+    let old_mentions = strings(
+        tx,
+        "SELECT accession FROM mentions WHERE record_id = ?1",
+        &id,
+    )?;
+    tx.prepare_cached("DELETE FROM link_keys WHERE record_id = ?1")?
+        .execute([id])?;
+    tx.prepare_cached("DELETE FROM mentions WHERE record_id = ?1")?
+        .execute([id])?;
+    let links = d.map(crate::links::record_links).unwrap_or_default();
+    {
+        let mut put_key =
+            tx.prepare_cached("INSERT OR IGNORE INTO link_keys (key, record_id) VALUES (?1, ?2)")?;
+        for k in &links.keys {
+            put_key.execute(params![k, id])?;
+        }
+        let mut put_mention = tx.prepare_cached(
+            "INSERT OR IGNORE INTO mentions (accession, kind, record_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for a in &links.mentions {
+            put_mention.execute(params![a, MENTION_CITES, id])?;
+        }
+        for a in &links.reanalyses {
+            put_mention.execute(params![a, MENTION_REANALYSES, id])?;
+        }
+    }
+    work.written.insert(id);
+    work.seeds.insert(id);
+    for k in old_keys.iter().chain(&links.keys) {
+        work.seeds.extend(ids(
+            tx,
+            "SELECT record_id FROM link_keys WHERE key = ?1",
+            k,
+        )?);
+    }
+    for a in old_mentions
+        .iter()
+        .chain(&links.mentions)
+        .chain(&links.reanalyses)
+    {
+        work.counted.extend(ids(
+            tx,
+            "SELECT record_id FROM accessions WHERE accession = ?1",
+            a,
+        )?);
+    }
+    Ok(())
+}
+
+/// The records connected to `seed` through shared keys (at most [`MAX_CLUSTER`]).
+fn component(tx: &Connection, seed: i64) -> Result<BTreeSet<i64>> {
+    let mut seen = BTreeSet::from([seed]);
+    let mut seen_keys = BTreeSet::new();
+    let mut frontier = vec![seed];
+    while let Some(r) = frontier.pop() {
+        for k in strings(tx, "SELECT key FROM link_keys WHERE record_id = ?1", &r)? {
+            if !seen_keys.insert(k.clone()) {
+                continue;
+            }
+            for other in ids(tx, "SELECT record_id FROM link_keys WHERE key = ?1", &k)? {
+                if seen.len() >= MAX_CLUSTER {
+                    tracing::warn!(key = %k, "cluster capped at {MAX_CLUSTER} records");
+                    return Ok(seen);
+                }
+                if seen.insert(other) {
+                    frontier.push(other);
+                }
+            }
+        }
+    }
+    Ok(seen)
+}
+
+/// Recomputes the clusters and counts a batch may have changed; gives every other record
+/// whose cluster or counts changed a new seq. Returns those records.
+fn finish_links(tx: &Connection, work: &LinkWork, seq: &mut i64) -> Result<Vec<i64>> {
+    let mut touched = BTreeSet::new();
+    let mut done = BTreeSet::new();
+    for &seed in &work.seeds {
+        if done.contains(&seed) {
+            continue;
+        }
+        let members = component(tx, seed)?;
+        let head = members.first().copied().unwrap_or(seed);
+        let want = (members.len() > 1).then_some(head);
+        for &m in &members {
+            done.insert(m);
+            let cur: Option<Option<i64>> = tx
+                .prepare_cached("SELECT cluster FROM records WHERE id = ?1")?
+                .query_row([m], |r| r.get(0))
+                .optional()?;
+            if cur.is_some_and(|c| c != want) {
+                tx.prepare_cached("UPDATE records SET cluster = ?2 WHERE id = ?1")?
+                    .execute(params![m, want])?;
+                if !work.written.contains(&m) {
+                    touched.insert(m);
+                }
+            }
+        }
+    }
+    touched.extend(work.counted.difference(&work.written));
+    let mut out = Vec::with_capacity(touched.len());
+    for id in touched {
+        let n = tx
+            .prepare_cached("UPDATE records SET seq = ?2 WHERE id = ?1 AND deleted = 0")?
+            .execute(params![id, *seq + 1])?;
+        if n > 0 {
+            *seq += 1;
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+impl SqliteStore {
+    /// Rebuilds every record's links and every cluster (after an upgrade from a store that
+    /// had none). Takes no seqs: the caller rebuilds the index.
+    fn relink_all(conn: &mut Connection) -> Result<()> {
+        let tx = conn.transaction()?;
+        tx.execute_batch(
+            "DELETE FROM link_keys; DELETE FROM mentions; UPDATE records SET cluster = NULL;",
+        )?;
+        let rows: Vec<(i64, Vec<u8>, i64)> = {
+            let mut st = tx.prepare("SELECT id, dataset, deleted FROM records")?;
+            let v = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            v
+        };
+        let mut work = LinkWork::default();
+        for (id, ds, deleted) in rows {
+            let d: Dataset = serde_json::from_slice(&unpack(&ds)?)?;
+            relink(&tx, id, (deleted == 0).then_some(&d), &mut work)?;
+        }
+        let mut seq = 0;
+        // Everything was written: no seq is taken.
+        finish_links(&tx, &work, &mut seq)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The record's cluster head, and whether the cluster has other members.
+    fn cluster_of(conn: &Connection, id: i64) -> Result<Option<(i64, bool)>> {
+        Ok(conn
+            .prepare_cached(
+                "SELECT COALESCE(cluster, id), cluster IS NOT NULL FROM records WHERE id = ?1",
+            )?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn count_mentions(conn: &Connection, id: i64, head: i64, kind: i64) -> Result<u64> {
+        let n: i64 = conn
+            .prepare_cached(
+                "SELECT COUNT(DISTINCT m.record_id) FROM accessions a \
+                 JOIN mentions m ON m.accession = a.accession AND m.kind = ?3 \
+                 JOIN records r ON r.id = m.record_id \
+                 WHERE a.record_id = ?1 AND r.deleted = 0 AND COALESCE(r.cluster, r.id) <> ?2",
+            )?
+            .query_row(params![id, head, kind], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    fn mentioning(conn: &Connection, id: i64, head: i64, kind: i64) -> Result<Vec<RecordRef>> {
+        let mut st = conn.prepare_cached(
+            "SELECT DISTINCT r.id, r.repository, r.accession FROM accessions a \
+             JOIN mentions m ON m.accession = a.accession AND m.kind = ?3 \
+             JOIN records r ON r.id = m.record_id \
+             WHERE a.record_id = ?1 AND r.deleted = 0 AND COALESCE(r.cluster, r.id) <> ?2 \
+             ORDER BY r.id DESC LIMIT 50",
+        )?;
+        let v = st
+            .query_map(params![id, head, kind], |r| {
+                Ok(RecordRef {
+                    id: r.get(0)?,
+                    repository: r.get(1)?,
+                    accession: r.get(2)?,
+                    reason: String::new(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(v)
+    }
+
+    /// Why `member` is in `id`'s cluster: the keys they share, or else the first key that
+    /// ties `member` to another member.
+    fn member_reason(conn: &Connection, id: i64, member: i64, head: i64) -> Result<String> {
+        let mut st = conn.prepare_cached(
+            "SELECT a.key FROM link_keys a JOIN link_keys b ON a.key = b.key \
+             WHERE a.record_id = ?1 AND b.record_id = ?2 ORDER BY a.key",
+        )?;
+        let direct = st
+            .query_map(params![id, member], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if !direct.is_empty() {
+            return Ok(direct
+                .iter()
+                .map(|k| crate::links::reason(k))
+                .collect::<Vec<_>>()
+                .join("; "));
+        }
+        let mut st = conn.prepare_cached(
+            "SELECT a.key, r.accession FROM link_keys a JOIN link_keys b ON a.key = b.key \
+             JOIN records r ON r.id = b.record_id \
+             WHERE a.record_id = ?1 AND b.record_id <> ?1 AND COALESCE(r.cluster, r.id) = ?2 \
+             ORDER BY a.key LIMIT 1",
+        )?;
+        let via: Option<(String, String)> = st
+            .query_row(params![member, head], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(match via {
+            Some((k, acc)) => format!("{} (through {acc})", crate::links::reason(&k)),
+            None => "same study".to_string(),
+        })
     }
 }
