@@ -52,6 +52,7 @@ struct Batch {
     findings: Vec<Diagnostic>,
     records: u64,
     rejected: u64,
+    per_format: BTreeMap<&'static str, u64>,
 }
 
 impl Batch {
@@ -59,6 +60,7 @@ impl Batch {
         match item {
             Item::Record(rec) => {
                 self.records += 1;
+                *self.per_format.entry(rec.format).or_default() += 1;
                 self.findings.extend(rec.diagnostics.iter().cloned());
                 if strict && rec.has_errors() {
                     self.rejected += 1;
@@ -110,6 +112,8 @@ pub struct Summary {
     pub records_per_second: f64,
     pub megabytes_per_second: f64,
     pub findings_by_code: BTreeMap<String, u64>,
+    /// Records read per source format.
+    pub records_by_format: BTreeMap<String, u64>,
     /// The first findings in full (all of them are counted above).
     pub diagnostics: Vec<Diagnostic>,
     pub skipped: Vec<FileNote>,
@@ -223,6 +227,9 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
             t = Instant::now();
             summary.records += batch.records;
             summary.rejected += batch.rejected;
+            for (f, n) in &batch.per_format {
+                *summary.records_by_format.entry(f.to_string()).or_default() += n;
+            }
             for d in &batch.findings {
                 summary.note(d);
             }
