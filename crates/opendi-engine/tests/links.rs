@@ -236,3 +236,86 @@ fn citations_and_reanalyses_follow_the_literature_as_it_arrives_and_leaves() {
     assert_eq!(rel.reanalyses, 1);
     assert_eq!(rel.reanalysed_by[0].accession, "PXD000777");
 }
+
+/// Random upserts and deletions over a small set of shared identifiers: after every batch,
+/// the incrementally kept clusters equal the connected components computed from scratch.
+#[test]
+fn incremental_clusters_match_a_from_scratch_computation() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(EngineConfig::new(dir.path())).unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    // Live records: accession -> the shared identifiers it declares.
+    let mut live: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for round in 0..40 {
+        let mut batch = Vec::new();
+        for _ in 0..(1 + next(4)) {
+            let acc = format!("R{}", next(25));
+            if next(5) == 0 && live.contains_key(&acc) {
+                live.remove(&acc);
+                batch.push(Change::Delete {
+                    repository: "test".into(),
+                    accession: acc,
+                    source: "links.rs".into(),
+                });
+            } else {
+                let shared: Vec<String> = (0..next(3))
+                    .map(|_| format!("PXD{:06}", next(12)))
+                    .collect();
+                let refs: Vec<&str> = shared.iter().map(String::as_str).collect();
+                let d = record("test", &acc, "random", &refs);
+                live.insert(acc, shared);
+                batch.push(Change::Upsert(Box::new(NewRecord::new(
+                    d,
+                    format!("<raw round='{round}'/>"),
+                    "test".into(),
+                    "links.rs".into(),
+                    vec![],
+                    None,
+                ))));
+            }
+        }
+        e.apply(&batch, 1000 + round).unwrap();
+
+        // From scratch: union of records sharing an identifier.
+        let accs: Vec<&String> = live.keys().collect();
+        let mut parent: Vec<usize> = (0..accs.len()).collect();
+        fn find(p: &mut Vec<usize>, x: usize) -> usize {
+            let mut r = x;
+            while p[r] != r {
+                r = p[r];
+            }
+            p[x] = r;
+            r
+        }
+        for i in 0..accs.len() {
+            for j in i + 1..accs.len() {
+                if live[accs[i]].iter().any(|k| live[accs[j]].contains(k)) {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    parent[a] = b;
+                }
+            }
+        }
+        let mut expected: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+        for i in 0..accs.len() {
+            let r = find(&mut parent, i);
+            expected.entry(r).or_default().insert(accs[i].clone());
+        }
+        let expected: BTreeSet<BTreeSet<String>> =
+            expected.into_values().filter(|c| c.len() > 1).collect();
+        let got: BTreeSet<BTreeSet<String>> = e
+            .store()
+            .clusters(1000)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.into_iter().map(|m| m.accession).collect())
+            .collect();
+        assert_eq!(got, expected, "round {round}");
+    }
+}

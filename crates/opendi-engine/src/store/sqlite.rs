@@ -352,7 +352,7 @@ impl Store for SqliteStore {
                             for acc in d.all_accessions() {
                                 add_acc.execute(params![acc, id])?;
                             }
-                            relink(&tx, id, Some(d), &mut work)?;
+                            relink(&tx, id, Some(d), outcome == Outcome::New, &mut work)?;
                             if let Some(p) = &r.publication {
                                 if let Some(key) = p.key() {
                                     put_pub.execute(params![
@@ -383,7 +383,7 @@ impl Store for SqliteStore {
                                 seq += 1;
                                 archive.execute(params![id, now])?;
                                 tombstone.execute(params![id, seq, now, source])?;
-                                relink(&tx, id, None, &mut work)?;
+                                relink(&tx, id, None, false, &mut work)?;
                                 out.push((Outcome::Deleted, id));
                             }
                             None => {
@@ -654,12 +654,30 @@ impl SqliteStore {
                 ..Default::default()
             });
         };
-        Ok(LinkCounts {
+        let mut counts = LinkCounts {
             cluster: head,
             clustered,
-            citations: Self::count_mentions(conn, id, head, MENTION_CITES)?,
-            reanalyses: Self::count_mentions(conn, id, head, MENTION_REANALYSES)?,
-        })
+            ..Default::default()
+        };
+        // Both counts in one statement: this runs for every record the writer indexes.
+        let mut st = conn.prepare_cached(
+            "SELECT m.kind, COUNT(DISTINCT m.record_id) FROM accessions a \
+             JOIN mentions m ON m.accession = a.accession \
+             JOIN records r ON r.id = m.record_id \
+             WHERE a.record_id = ?1 AND r.deleted = 0 AND COALESCE(r.cluster, r.id) <> ?2 \
+             GROUP BY m.kind",
+        )?;
+        let rows = st.query_map(params![id, head], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            match row? {
+                (MENTION_CITES, n) => counts.citations = n as u64,
+                (MENTION_REANALYSES, n) => counts.reanalyses = n as u64,
+                _ => {}
+            }
+        }
+        Ok(counts)
     }
 
     fn members(conn: &Connection, id: i64, head: i64) -> Result<Vec<RecordRef>> {
@@ -741,18 +759,29 @@ fn ids(tx: &Connection, sql: &str, arg: &dyn rusqlite::ToSql) -> Result<Vec<i64>
 }
 
 /// Replaces a record's links (`None`: a tombstone, which links nothing) and notes what that
-/// can change.
-fn relink(tx: &Connection, id: i64, d: Option<&Dataset>, work: &mut LinkWork) -> Result<()> {
-    let old_keys = strings(tx, "SELECT key FROM link_keys WHERE record_id = ?1", &id)?;
-    let old_mentions = strings(
-        tx,
-        "SELECT accession FROM mentions WHERE record_id = ?1",
-        &id,
-    )?;
-    tx.prepare_cached("DELETE FROM link_keys WHERE record_id = ?1")?
-        .execute([id])?;
-    tx.prepare_cached("DELETE FROM mentions WHERE record_id = ?1")?
-        .execute([id])?;
+/// can change. `fresh`: the record was just inserted, so it has no old links to look up.
+fn relink(
+    tx: &Connection,
+    id: i64,
+    d: Option<&Dataset>,
+    fresh: bool,
+    work: &mut LinkWork,
+) -> Result<()> {
+    let (old_keys, old_mentions) = if fresh {
+        (Vec::new(), Vec::new())
+    } else {
+        let keys = strings(tx, "SELECT key FROM link_keys WHERE record_id = ?1", &id)?;
+        let mentions = strings(
+            tx,
+            "SELECT accession FROM mentions WHERE record_id = ?1",
+            &id,
+        )?;
+        tx.prepare_cached("DELETE FROM link_keys WHERE record_id = ?1")?
+            .execute([id])?;
+        tx.prepare_cached("DELETE FROM mentions WHERE record_id = ?1")?
+            .execute([id])?;
+        (keys, mentions)
+    };
     let links = d.map(crate::links::record_links).unwrap_or_default();
     {
         let mut put_key =
@@ -771,13 +800,18 @@ fn relink(tx: &Connection, id: i64, d: Option<&Dataset>, work: &mut LinkWork) ->
         }
     }
     work.written.insert(id);
-    work.seeds.insert(id);
+    // A record that had no keys and shares none of its new ones stays alone: most records,
+    // and the reason bulk ingests skip the cluster walk.
+    let mut shared = !old_keys.is_empty();
     for k in old_keys.iter().chain(&links.keys) {
-        work.seeds.extend(ids(
-            tx,
-            "SELECT record_id FROM link_keys WHERE key = ?1",
-            k,
-        )?);
+        let holders = ids(tx, "SELECT record_id FROM link_keys WHERE key = ?1", k)?;
+        if holders.iter().any(|&h| h != id) {
+            shared = true;
+            work.seeds.extend(holders);
+        }
+    }
+    if shared {
+        work.seeds.insert(id);
     }
     for a in old_mentions
         .iter()
@@ -876,7 +910,7 @@ impl SqliteStore {
         let mut work = LinkWork::default();
         for (id, ds, deleted) in rows {
             let d: Dataset = serde_json::from_slice(&unpack(&ds)?)?;
-            relink(&tx, id, (deleted == 0).then_some(&d), &mut work)?;
+            relink(&tx, id, (deleted == 0).then_some(&d), true, &mut work)?;
         }
         let mut seq = 0;
         // Everything was written: no seq is taken.
