@@ -286,7 +286,7 @@ fn incremental_clusters_match_a_from_scratch_computation() {
         // From scratch: union of records sharing an identifier.
         let accs: Vec<&String> = live.keys().collect();
         let mut parent: Vec<usize> = (0..accs.len()).collect();
-        fn find(p: &mut Vec<usize>, x: usize) -> usize {
+        fn find(p: &mut [usize], x: usize) -> usize {
             let mut r = x;
             while p[r] != r {
                 r = p[r];
