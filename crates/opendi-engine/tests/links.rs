@@ -303,9 +303,9 @@ fn incremental_clusters_match_a_from_scratch_computation() {
             }
         }
         let mut expected: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
-        for i in 0..accs.len() {
+        for (i, acc) in accs.iter().enumerate() {
             let r = find(&mut parent, i);
-            expected.entry(r).or_default().insert(accs[i].clone());
+            expected.entry(r).or_default().insert((*acc).clone());
         }
         let expected: BTreeSet<BTreeSet<String>> =
             expected.into_values().filter(|c| c.len() > 1).collect();
