@@ -32,6 +32,9 @@ pub struct RecordLinks {
     pub mentions: Vec<String>,
     /// Accessions of the records this record reanalyses (upper case).
     pub reanalyses: Vec<String>,
+    /// The ids (PMID, PMCID, DOI) of the publications this record cites: when one of them
+    /// arrives as a record, this record is re-indexed with the publication's text.
+    pub cites: Vec<String>,
 }
 
 pub fn is_literature(repository: &str) -> bool {
@@ -99,10 +102,21 @@ pub fn record_links(d: &Dataset) -> RecordLinks {
     reanalyses.retain(|a| !d.all_accessions().any(|x| x.eq_ignore_ascii_case(a)));
     reanalyses.sort();
     reanalyses.dedup();
+    let mut cites: Vec<String> = d
+        .publications
+        .iter()
+        .flat_map(|p| [&p.pmid, &p.pmcid, &p.doi])
+        .flatten()
+        .map(|x| x.trim().to_ascii_uppercase())
+        .filter(|x| !d.all_accessions().any(|a| a.eq_ignore_ascii_case(x)))
+        .collect();
+    cites.sort();
+    cites.dedup();
     RecordLinks {
         keys,
         mentions,
         reanalyses,
+        cites,
     }
 }
 

@@ -319,3 +319,53 @@ fn incremental_clusters_match_a_from_scratch_computation() {
         assert_eq!(got, expected, "round {round}");
     }
 }
+
+/// A dataset citing a paper shows and finds the paper's title whichever arrived first.
+#[test]
+fn shared_publications_reach_datasets_ingested_before_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(EngineConfig::new(dir.path())).unwrap();
+    let mut data = record("pride", "PXD004242", "phosphoproteome of yeast", &[]);
+    data.add_publication(opendi_model::PublicationRef {
+        pmid: Some("4242".into()),
+        ..Default::default()
+    });
+    put(&e, vec![data.clone()]);
+    assert!(hits(&e, "quinoa", true, Sort::Relevance).is_empty());
+    assert!(e.cited_publications(&data, None).unwrap().is_empty());
+
+    // The paper arrives as a PubMed record carrying its publication.
+    let paper = record(
+        "pubmed",
+        "4242",
+        "Quinoa saponins and the yeast kinome",
+        &[],
+    );
+    let publication = opendi_model::Publication {
+        pmid: Some("4242".into()),
+        title: "Quinoa saponins and the yeast kinome".into(),
+        ..Default::default()
+    };
+    e.apply(
+        &[Change::Upsert(Box::new(NewRecord::new(
+            paper,
+            "<raw/>".into(),
+            "test".into(),
+            "links.rs".into(),
+            vec![],
+            Some(publication),
+        )))],
+        3000,
+    )
+    .unwrap();
+    e.commit().unwrap();
+    let found: Vec<String> = hits(&e, "quinoa", true, Sort::Relevance)
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert!(found.contains(&"PXD004242".to_string()), "{found:?}");
+    assert_eq!(
+        e.cited_publications(&data, None).unwrap()[0].title,
+        "Quinoa saponins and the yeast kinome"
+    );
+}

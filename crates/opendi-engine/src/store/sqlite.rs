@@ -730,6 +730,8 @@ const MAX_CLUSTER: usize = 500;
 
 const MENTION_CITES: i64 = 0;
 const MENTION_REANALYSES: i64 = 1;
+/// A record cites a publication (by PMID, PMCID or DOI): not counted, only followed.
+const MENTION_PUBLICATION: i64 = 2;
 
 /// The link bookkeeping of one batch.
 #[derive(Default)]
@@ -797,6 +799,19 @@ fn relink(
         }
         for a in &links.reanalyses {
             put_mention.execute(params![a, MENTION_REANALYSES, id])?;
+        }
+        for a in &links.cites {
+            put_mention.execute(params![a, MENTION_PUBLICATION, id])?;
+        }
+    }
+    // The records citing this one as a publication show its title and text: re-index them.
+    if let Some(d) = d {
+        for acc in d.all_accessions() {
+            work.counted.extend(ids(
+                tx,
+                "SELECT record_id FROM mentions WHERE accession = ?1 AND kind = 2",
+                &acc,
+            )?);
         }
     }
     work.written.insert(id);
