@@ -52,6 +52,21 @@ fn unescape(raw: &[u8]) -> (String, bool) {
     }
 }
 
+/// NUL is not allowed in XML (nor in PostgreSQL text): dropped, and reported.
+fn drop_nul(text: String, src: &[u8], at: usize, problems: &mut Vec<XmlProblem>) -> String {
+    if !text.contains('\0') {
+        return text;
+    }
+    problems.push(XmlProblem {
+        line: line_at(src, at),
+        message: "NUL characters in text were dropped".into(),
+    });
+    text.replace('\0', "")
+}
+
+/// The deepest element nesting [`parse`] builds.
+pub const MAX_DEPTH: usize = 256;
+
 /// Builds the tree of `src`. Returns the first top-level element (an empty element named
 /// `""` when there is none) and the problems found.
 pub fn parse(src: &[u8]) -> (Element, Vec<XmlProblem>) {
@@ -59,11 +74,26 @@ pub fn parse(src: &[u8]) -> (Element, Vec<XmlProblem>) {
     reader.config_mut().check_end_names = false;
     let mut problems = Vec::new();
     let mut stack: Vec<Element> = vec![Element::default()];
+    // Elements nested deeper than MAX_DEPTH are not built (their text still is): no record
+    // format needs that depth, and the tree's readers (and its drop) recurse.
+    let mut too_deep = 0usize;
     loop {
         let before = reader.buffer_position() as usize;
         let ev = reader.read_event();
         let after = reader.buffer_position() as usize;
         match ev {
+            Ok(Event::Start(_)) if stack.len() > MAX_DEPTH => {
+                if too_deep == 0 {
+                    problems.push(XmlProblem {
+                        line: line_at(src, before),
+                        message: format!(
+                            "elements nested deeper than {MAX_DEPTH} levels are read as text"
+                        ),
+                    });
+                }
+                too_deep += 1;
+            }
+            Ok(Event::End(_)) if too_deep > 0 => too_deep -= 1,
             Ok(Event::Start(e)) => {
                 let mut el = Element {
                     name: local(e.name().as_ref()),
@@ -139,12 +169,14 @@ pub fn parse(src: &[u8]) -> (Element, Vec<XmlProblem>) {
                         message: "unknown entity in text, kept as written".into(),
                     });
                 }
+                let text = drop_nul(text, src, before, &mut problems);
                 push_text(stack.last_mut().expect("root"), text);
             }
-            Ok(Event::CData(t)) => push_text(
-                stack.last_mut().expect("root"),
-                String::from_utf8_lossy(t.as_ref()).into_owned(),
-            ),
+            Ok(Event::CData(t)) => {
+                let text = String::from_utf8_lossy(t.as_ref()).into_owned();
+                let text = drop_nul(text, src, before, &mut problems);
+                push_text(stack.last_mut().expect("root"), text)
+            }
             Ok(Event::Eof) => break,
             Ok(_) => {}
             Err(e) => {
@@ -373,6 +405,21 @@ mod tests {
             problems[0].message.contains("malformed end tag"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_capped_not_a_stack_overflow() {
+        let depth = 200_000;
+        let src = format!(
+            "<r><t>{}x{}</t><u>after</u></r>",
+            "<a>".repeat(depth),
+            "</a>".repeat(depth)
+        );
+        let (root, problems) = parse(src.as_bytes());
+        assert_eq!(root.child("u").map(|u| u.text()).as_deref(), Some("after"));
+        assert!(root.child("t").is_some_and(|t| t.text().contains('x')));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("nested deeper"));
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub enum Chunk {
     TooLarge { kind: usize, line: u64, bytes: u64 },
 }
 
+/// The largest record the splitter hands over (64 MiB): real records are kilobytes, and a
+/// record costs several times its size in memory while it is parsed.
+pub const MAX_RECORD: usize = 64 << 20;
+
 pub struct RecordSplitter<R> {
     reader: R,
     starts: Vec<Vec<u8>>,
@@ -80,7 +84,7 @@ impl<R: BufRead> RecordSplitter<R> {
             eof: false,
             header_done: false,
             header: Vec::new(),
-            max_record: 256 << 20,
+            max_record: MAX_RECORD,
         }
     }
 
@@ -271,6 +275,15 @@ impl<R: BufRead> RecordSplitter<R> {
             let from = clean.saturating_sub(self.ends[kind].len());
             if memmem::find(&self.rest()[from..], &self.ends[kind]).is_some() {
                 if let Some(len) = self.find_end(kind) {
+                    if len > self.max_record {
+                        // Whole in the buffer already, but over the limit all the same.
+                        self.drop_front(len, false);
+                        return Ok(Chunk::TooLarge {
+                            kind,
+                            line,
+                            bytes: len as u64,
+                        });
+                    }
                     let text: Vec<u8> = self.rest()[..len].to_vec();
                     self.drop_front(len, false);
                     return Ok(Chunk::Record {
