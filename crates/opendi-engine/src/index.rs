@@ -734,4 +734,71 @@ impl SearchIndex {
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
     }
+
+    /// The record ids of every document matching `req` (query and filters), in the request's
+    /// sort order, every cluster member included; `limit` and `offset` are ignored. For exports that stream a whole result:
+    /// ids come from the `rid` fast field, so no stored document is read.
+    pub fn matching_rids(&self, req: &SearchRequest) -> Result<Vec<u64>> {
+        let searcher = self.reader.searcher();
+        let (query, mut warnings) = self.parse_query(&req.query);
+        let query = self.with_filters(query, &req.filters, &mut warnings);
+        let count = searcher.search(&query, &Count)?;
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let (ranked, _) = self.ranked(&searcher, &*query, req.sort, count, 0)?;
+        let addrs: Vec<DocAddress> = ranked.into_iter().map(|(_, a)| a).collect();
+        let columns = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.fast_fields().u64("rid"))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        Ok(addrs
+            .into_iter()
+            .filter_map(|a| columns.get(a.segment_ord as usize)?.first(a.doc_id))
+            .collect())
+    }
+
+    /// Facet values (organism, disease, tissue, cell type, omics type) holding a word that
+    /// starts with `pattern` (case-insensitive), with how many documents carry each, most
+    /// frequent first. Facet values are whole labels as sources wrote them, unlike the stemmed
+    /// text fields, so they make readable suggestions.
+    pub fn facet_values_matching(&self, pattern: &str, limit: usize) -> Result<Vec<FacetCount>> {
+        let pattern = pattern.trim().to_lowercase();
+        let searcher = self.reader.searcher();
+        let f = &self.fields;
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for field in [
+            f.facet_organism,
+            f.facet_disease,
+            f.facet_tissue,
+            f.facet_cell_type,
+            f.facet_omics,
+        ] {
+            for seg in searcher.segment_readers() {
+                let inverted = seg.inverted_index(field)?;
+                let mut stream = inverted.terms().stream()?;
+                while stream.advance() {
+                    let Ok(value) = std::str::from_utf8(stream.key()) else {
+                        continue;
+                    };
+                    let lower = value.to_lowercase();
+                    let hit = lower
+                        .split(|c: char| !c.is_alphanumeric())
+                        .any(|w| w.starts_with(&pattern));
+                    if hit {
+                        *counts.entry(value.to_string()).or_default() +=
+                            u64::from(stream.value().doc_freq);
+                    }
+                }
+            }
+        }
+        let mut out: Vec<FacetCount> = counts
+            .into_iter()
+            .map(|(value, count)| FacetCount { value, count })
+            .collect();
+        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        out.truncate(limit);
+        Ok(out)
+    }
 }

@@ -15,8 +15,8 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 pub use store::{
-    Applied, Change, ChangeRow, Counters, HistoryEntry, LinkCounts, NewRecord, Outcome, RecordRef,
-    Relations, SqliteStore, Store, StoreStats, StoredRecord,
+    Applied, Change, ChangeFilter, ChangeRow, Counters, HistoryEntry, LinkCounts, NewRecord,
+    Outcome, RecordKey, RecordRef, Relations, SqliteStore, Store, StoreStats, StoredRecord,
 };
 use tantivy::IndexWriter;
 
@@ -350,6 +350,16 @@ impl Engine {
             index_seq: self.index.committed_seq()?,
             facets,
         })
+    }
+
+    /// Every record id matching a search (query, filters, sort; no paging), for exports.
+    pub fn matching_ids(&self, req: &SearchRequest) -> Result<Vec<i64>> {
+        Ok(self
+            .index
+            .matching_rids(req)?
+            .into_iter()
+            .map(|r| r as i64)
+            .collect())
     }
 
     pub fn data_dir(&self) -> &Path {

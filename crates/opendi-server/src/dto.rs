@@ -32,6 +32,9 @@ pub struct DatasetSummary {
     /// Why this dataset is listed (similar datasets only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Page views (most accessed datasets only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub views_count: Option<u64>,
     pub url: String,
 }
 
@@ -196,6 +199,7 @@ pub fn summary(d: &Dataset, score: f32, reason: Option<&str>) -> DatasetSummary 
         omics_type: d.omics_types.clone(),
         score,
         reason: reason.map(str::to_string),
+        views_count: None,
         url: dataset_url(&d.repository, &d.accession),
     }
 }

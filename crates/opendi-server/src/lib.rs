@@ -14,29 +14,69 @@ mod api;
 mod dto;
 mod error;
 mod export;
+mod feeds;
+mod oai;
 mod openapi;
 mod pages;
 mod params;
 mod render;
+mod sitemap;
+mod v1;
+mod wire;
 
 pub use error::{AppError, PageError};
+pub use sitemap::MAX_URLS as SITEMAP_MAX_URLS;
 
-use axum::routing::get;
+/// The OpenAPI document `/openapi.json` serves.
+pub fn openapi_document() -> serde_json::Value {
+    openapi::document()
+}
+
+use axum::routing::{get, post};
 use axum::Router;
 use opendi_engine::{Engine, StoredRecord};
 use std::sync::Arc;
 
-/// What every handler shares: the engine.
+/// What every handler shares: the engine and the service's settings.
 #[derive(Clone)]
 pub struct AppState {
     engine: Arc<Engine>,
+    config: ServerConfig,
+}
+
+/// Settings of the machine-facing endpoints.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// URLs per sitemap file (at most 50,000, the protocol's limit).
+    pub sitemap_split: usize,
+    /// Records per OAI-PMH list response before a resumption token.
+    pub oai_page_size: usize,
+    /// The OAI-PMH `adminEmail`.
+    pub admin_email: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            sitemap_split: sitemap::MAX_URLS,
+            oai_page_size: 100,
+            admin_email: "opendi@localhost".into(),
+        }
+    }
 }
 
 impl AppState {
     pub fn new(engine: Engine) -> Self {
         AppState {
             engine: Arc::new(engine),
+            config: ServerConfig::default(),
         }
+    }
+
+    /// The same engine with other settings.
+    pub fn with_config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -80,6 +120,31 @@ pub fn router(state: AppState) -> Router {
             "/ws/seo/schema/{database}/{accession}",
             get(api::seo_schema),
         )
+        .route(
+            "/ws/dataset/getSimilarByPubmed",
+            get(api::similar_by_pubmed),
+        )
+        .route("/ws/dataset/mostAccessed", get(api::most_accessed))
+        .route("/ws/dataset/batch", get(api::batch))
+        .route("/ws/publication/list", get(api::publication_list))
+        .route("/ws/statistics/organisms", get(api::statistics_organisms))
+        .route("/ws/statistics/tissues", get(api::statistics_tissues))
+        .route("/ws/statistics/diseases", get(api::statistics_diseases))
+        .route(
+            "/ws/statistics/omicsByYear",
+            get(api::statistics_omics_by_year),
+        )
+        .route("/ws/term/getTermByPattern", get(api::term_by_pattern))
+        .route("/ws/term/frequentlyTerm/list", get(api::frequent_terms))
+        .route("/api/v1/search", get(v1::search))
+        .route("/api/v1/changes", get(v1::changes))
+        .route("/oai", get(oai::oai_get).merge(post(oai::oai_post)))
+        .route("/sitemap.xml", get(sitemap::index))
+        .route("/sitemap/{file}", get(sitemap::file))
+        .route("/search.atom", get(feeds::atom))
+        .route("/search.csv", get(feeds::csv))
+        .route("/search.jsonl", get(feeds::jsonl))
+        .route("/export.jsonl", get(feeds::export_all))
         .fallback(fallback)
         .with_state(state)
 }
@@ -88,7 +153,7 @@ pub fn router(state: AppState) -> Router {
 async fn fallback(uri: axum::http::Uri) -> axum::response::Response {
     use axum::response::IntoResponse;
     let err = AppError::NotFound(format!("no route for {}", uri.path()));
-    if uri.path().starts_with("/ws/") {
+    if uri.path().starts_with("/ws/") || uri.path().starts_with("/api/") {
         err.into_response()
     } else {
         err.into_page()

@@ -1,13 +1,13 @@
 //! The JSON API on real records: OmicsDI-compatible shapes, status codes, the error table,
-//! and an OpenAPI document that lists every `/ws/` route.
+//! and an OpenAPI document that lists every route of the router except the HTML pages.
 
 mod common;
 
 use common::{get, state};
 use serde_json::Value;
 
-/// Every `/ws/` endpoint, with a request that must succeed.
-const ENDPOINTS: [(&str, &str); 10] = [
+/// Every JSON endpoint, with a request that must succeed.
+const ENDPOINTS: [(&str, &str); 22] = [
     (
         "/ws/dataset/search",
         "/ws/dataset/search?query=proteome&size=5",
@@ -25,14 +25,55 @@ const ENDPOINTS: [(&str, &str); 10] = [
         "/ws/dataset/getSimilar?accession=PXD000001&database=pride",
     ),
     ("/ws/dataset/latest", "/ws/dataset/latest?size=3"),
+    (
+        "/ws/dataset/getSimilarByPubmed",
+        "/ws/dataset/getSimilarByPubmed?pubmed=23692960",
+    ),
+    (
+        "/ws/dataset/mostAccessed",
+        "/ws/dataset/mostAccessed?size=5",
+    ),
+    (
+        "/ws/dataset/batch",
+        "/ws/dataset/batch?accession=PXD000001&database=pride",
+    ),
+    ("/ws/publication/list", "/ws/publication/list?acc=23692960"),
     ("/ws/statistics/general", "/ws/statistics/general"),
     ("/ws/statistics/domains", "/ws/statistics/domains"),
     ("/ws/statistics/omics", "/ws/statistics/omics"),
+    (
+        "/ws/statistics/organisms",
+        "/ws/statistics/organisms?size=5",
+    ),
+    ("/ws/statistics/tissues", "/ws/statistics/tissues"),
+    ("/ws/statistics/diseases", "/ws/statistics/diseases"),
+    ("/ws/statistics/omicsByYear", "/ws/statistics/omicsByYear"),
+    (
+        "/ws/term/getTermByPattern",
+        "/ws/term/getTermByPattern?q=hom",
+    ),
+    (
+        "/ws/term/frequentlyTerm/list",
+        "/ws/term/frequentlyTerm/list?domain=pride&field=description&size=5",
+    ),
     ("/ws/database/all", "/ws/database/all"),
     (
         "/ws/seo/schema/{database}/{accession}",
         "/ws/seo/schema/pride/PXD000001",
     ),
+    ("/api/v1/search", "/api/v1/search?q=proteome&size=5"),
+    ("/api/v1/changes", "/api/v1/changes?since=0&limit=5"),
+];
+
+/// Routes that serve people (HTML and the stylesheet), not programs: the only ones the
+/// OpenAPI document may leave out.
+const PAGES: [&str; 6] = [
+    "/",
+    "/search",
+    "/stats",
+    "/dataset/{repository}/{accession}",
+    "/dataset/{repository}/{accession}/export/{format}",
+    "/static/style.css",
 ];
 
 #[tokio::test]
@@ -44,7 +85,6 @@ async fn every_endpoint_answers_json_and_is_documented() {
     let doc = doc.json();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), ENDPOINTS.len());
     for (path, uri) in ENDPOINTS {
         assert!(paths.contains_key(path), "{path} undocumented");
         let r = get(&s, uri).await;
@@ -55,6 +95,34 @@ async fn every_endpoint_answers_json_and_is_documented() {
             r.content_type
         );
         r.json();
+    }
+}
+
+/// Reads the routes from `router` itself (its source), so a route added without documenting
+/// it fails here, and so does a documented path that no longer exists.
+#[test]
+fn every_route_is_in_the_openapi_document() {
+    let source = include_str!("../src/lib.rs");
+    // `.route(` then the path literal, wherever rustfmt put the line break.
+    let routes: Vec<&str> = source
+        .split(".route(")
+        .skip(1)
+        .filter_map(|rest| rest.trim_start().strip_prefix('"')?.split('"').next())
+        .collect();
+    assert!(routes.len() > 30, "{routes:?}");
+    let doc = opendi_server::openapi_document();
+    let paths = doc["paths"].as_object().unwrap();
+    for r in &routes {
+        assert!(
+            paths.contains_key(*r) || PAGES.contains(r) || *r == "/openapi.json",
+            "route {r} is missing from /openapi.json"
+        );
+    }
+    for p in paths.keys() {
+        assert!(routes.contains(&p.as_str()), "documented {p} is not routed");
+    }
+    for (path, _) in ENDPOINTS {
+        assert!(routes.contains(&path), "{path} is not routed");
     }
 }
 
@@ -265,4 +333,150 @@ async fn similar_latest_statistics_databases() {
     let v = r.json();
     assert_eq!(v["@context"], "https://schema.org");
     assert_eq!(v["@type"], "Dataset");
+}
+
+#[tokio::test]
+async fn similar_by_pubmed_batch_and_publications() {
+    let Some(s) = state() else { return };
+    let v = get(&s, "/ws/dataset/getSimilarByPubmed?pubmed=23692960")
+        .await
+        .json();
+    let list = v.as_array().unwrap();
+    assert!(
+        list.iter()
+            .any(|d| d["accession"] == "PXD000001" && d["database"] == "PRIDE"),
+        "{v}"
+    );
+    let v = get(&s, "/ws/dataset/getSimilarByPubmed?pubmed=1")
+        .await
+        .json();
+    assert_eq!(v, serde_json::json!([]));
+    let r = get(&s, "/ws/dataset/getSimilarByPubmed?pubmed=abc").await;
+    assert_eq!(r.status, 400);
+
+    let v = get(
+        &s,
+        "/ws/dataset/batch?accession=PXD000001&accession=NOPE1&database=pride&database=pride",
+    )
+    .await
+    .json();
+    assert_eq!(v["datasets"].as_array().unwrap().len(), 1);
+    assert_eq!(v["datasets"][0]["accession"], "PXD000001");
+    assert_eq!(
+        v["failure"],
+        serde_json::json!([{ "database": "pride", "accession": "NOPE1" }])
+    );
+    // Comma-separated lists work too; lengths must match.
+    let v = get(
+        &s,
+        "/ws/dataset/batch?accession=PXD000001,PXD000005&database=pride,pride",
+    )
+    .await
+    .json();
+    assert_eq!(v["datasets"].as_array().unwrap().len(), 2);
+    let r = get(
+        &s,
+        "/ws/dataset/batch?accession=PXD000001,PXD000005&database=pride",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], "bad_request");
+
+    // Publications known only as a record's reference (no PubMed record ingested) are not
+    // listed; `tests/ways_out.rs` lists one that is.
+    let v = get(&s, "/ws/publication/list?acc=99999999999").await.json();
+    assert_eq!(v, serde_json::json!({ "count": 0, "publications": [] }));
+    let r = get(&s, "/ws/publication/list").await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn most_accessed_follows_page_views() {
+    let Some(s) = state() else { return };
+    // Views are counted by the dataset page.
+    for _ in 0..3 {
+        assert_eq!(get(&s, "/dataset/pride/PXD000005").await.status, 200);
+    }
+    let v = get(&s, "/ws/dataset/mostAccessed?size=100").await.json();
+    let list = v["datasets"].as_array().unwrap();
+    let views: Vec<u64> = list
+        .iter()
+        .map(|d| d["viewsCount"].as_u64().unwrap())
+        .collect();
+    assert!(views.windows(2).all(|w| w[0] >= w[1]), "{views:?}");
+    let px5 = list.iter().find(|d| d["id"] == "PXD000005").unwrap();
+    assert!(px5["viewsCount"].as_u64().unwrap() >= 3);
+    assert_eq!(px5["source"], "pride");
+}
+
+#[tokio::test]
+async fn statistics_per_facet_and_year() {
+    let Some(s) = state() else { return };
+    let v = get(&s, "/ws/statistics/organisms?size=3").await.json();
+    let list = v.as_array().unwrap();
+    assert!(!list.is_empty() && list.len() <= 3, "{v}");
+    let counts: Vec<u64> = list
+        .iter()
+        .map(|o| o["value"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
+    for facet in ["tissues", "diseases"] {
+        let r = get(&s, &format!("/ws/statistics/{facet}")).await;
+        assert_eq!(r.status, 200);
+        assert!(r.json().is_array());
+    }
+    let v = get(&s, "/ws/statistics/omicsByYear").await.json();
+    let rows = v.as_array().unwrap();
+    assert!(!rows.is_empty());
+    let years: Vec<&str> = rows.iter().map(|r| r["year"].as_str().unwrap()).collect();
+    let mut sorted = years.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(years, sorted);
+    // Per year, the omics counts add up to at least the datasets of that year with a type.
+    let total: u64 = rows
+        .iter()
+        .flat_map(|r| r.as_object().unwrap().iter())
+        .filter(|(k, _)| *k != "year")
+        .map(|(_, v)| v.as_str().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert!(total > 20, "{total}");
+    assert!(rows.iter().any(|r| r.get("metabolomics").is_some()));
+}
+
+#[tokio::test]
+async fn terms_by_pattern_and_frequency() {
+    let Some(s) = state() else { return };
+    let v = get(&s, "/ws/term/getTermByPattern?q=hom&size=5")
+        .await
+        .json();
+    let names: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Homo sapiens"), "{names:?}");
+    assert_eq!(v["total_count"].as_u64().unwrap() as usize, names.len());
+    // Two characters are too few to suggest anything (as in OmicsDI).
+    let v = get(&s, "/ws/term/getTermByPattern?q=ho").await.json();
+    assert_eq!(v["total_count"], 0);
+
+    let v = get(
+        &s,
+        "/ws/term/frequentlyTerm/list?domain=metabolights_dataset&field=description&size=10",
+    )
+    .await
+    .json();
+    let terms = v.as_array().unwrap();
+    assert_eq!(terms.len(), 10, "{v}");
+    let counts: Vec<u64> = terms
+        .iter()
+        .map(|t| t["frequent"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
+    assert!(terms
+        .iter()
+        .all(|t| t["label"] != "the" && t["label"] != "and"));
+    let r = get(&s, "/ws/term/frequentlyTerm/list?field=colour").await;
+    assert_eq!(r.status, 400);
 }

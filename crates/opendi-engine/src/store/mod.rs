@@ -191,6 +191,19 @@ pub trait Store: Send + Sync {
     /// Clusters of more than one live record, largest first; each lists its members, the
     /// first (the cluster's head) without a reason, the others with theirs.
     fn clusters(&self, limit: usize) -> Result<Vec<Vec<RecordRef>>>;
+    /// Like [`Store::changes_since`], restricted by `filter` (what harvesters and change feeds
+    /// ask for: one repository, a window of ingest times, live records only).
+    fn changes_filtered(
+        &self,
+        after: i64,
+        limit: usize,
+        filter: &ChangeFilter,
+    ) -> Result<Vec<ChangeRow>>;
+    /// Identity and ingest time of live records in id order (ids never change, so pages of
+    /// this listing are stable), skipping the first `offset`.
+    fn live_keys(&self, offset: u64, limit: usize) -> Result<Vec<RecordKey>>;
+    /// The records with the most page views, most first (ties by id).
+    fn most_viewed(&self, limit: usize) -> Result<Vec<(i64, Counters)>>;
 }
 
 /// What [`Store::apply`] did.
@@ -234,6 +247,26 @@ pub struct LinkCounts {
     pub clustered: bool,
     pub citations: u64,
     pub reanalyses: u64,
+}
+
+/// What [`Store::changes_filtered`] keeps. Times are unix seconds of `last_ingested`,
+/// both bounds inclusive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeFilter {
+    pub repository: Option<String>,
+    pub from: Option<i64>,
+    pub until: Option<i64>,
+    /// Keep tombstones (harvesters and change feeds need them; exports do not).
+    pub include_deleted: bool,
+}
+
+/// A record's identity and ingest time, without its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordKey {
+    pub id: i64,
+    pub repository: String,
+    pub accession: String,
+    pub last_ingested: i64,
 }
 
 /// Usage counters of a record, kept by the server.

@@ -6,8 +6,8 @@
 //! lz4-compressed JSON (normalized) and text (raw) blobs.
 
 use super::{
-    Applied, Change, ChangeRow, Counters, HistoryEntry, LinkCounts, NewRecord, Outcome, RecordRef,
-    Relations, Store, StoreStats, StoredRecord,
+    Applied, Change, ChangeFilter, ChangeRow, Counters, HistoryEntry, LinkCounts, NewRecord,
+    Outcome, RecordKey, RecordRef, Relations, Store, StoreStats, StoredRecord,
 };
 use crate::{EngineError, Result};
 use opendi_model::{Dataset, Diagnostic, Publication};
@@ -643,6 +643,87 @@ impl Store for SqliteStore {
             out.push(members);
         }
         Ok(out)
+    }
+
+    fn changes_filtered(
+        &self,
+        after: i64,
+        limit: usize,
+        filter: &ChangeFilter,
+    ) -> Result<Vec<ChangeRow>> {
+        let conn = self.reader();
+        // One statement for every combination: a NULL bound is no bound.
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {RECORD_COLS} FROM records WHERE seq > ?1
+               AND (?3 IS NULL OR repository = ?3)
+               AND (?4 IS NULL OR last_ingested >= ?4)
+               AND (?5 IS NULL OR last_ingested <= ?5)
+               AND (?6 OR deleted = 0)
+             ORDER BY seq LIMIT ?2"
+        ))?;
+        let parts = st
+            .query_map(
+                params![
+                    after,
+                    limit as i64,
+                    filter.repository,
+                    filter.from,
+                    filter.until,
+                    filter.include_deleted
+                ],
+                Self::read_record,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        parts
+            .into_iter()
+            .map(|p| {
+                let rec = Self::finish(p)?;
+                Ok(ChangeRow {
+                    seq: rec.seq,
+                    record: rec,
+                })
+            })
+            .collect()
+    }
+
+    fn live_keys(&self, offset: u64, limit: usize) -> Result<Vec<RecordKey>> {
+        let conn = self.reader();
+        let mut st = conn.prepare_cached(
+            "SELECT id, repository, accession, last_ingested FROM records WHERE deleted = 0
+             ORDER BY id LIMIT ?1 OFFSET ?2",
+        )?;
+        let rows = st
+            .query_map(params![limit as i64, offset as i64], |r| {
+                Ok(RecordKey {
+                    id: r.get(0)?,
+                    repository: r.get(1)?,
+                    accession: r.get(2)?,
+                    last_ingested: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn most_viewed(&self, limit: usize) -> Result<Vec<(i64, Counters)>> {
+        let conn = self.reader();
+        let mut st = conn.prepare_cached(
+            "SELECT c.record_id, c.views, c.downloads FROM counters c
+             JOIN records r ON r.id = c.record_id AND r.deleted = 0
+             WHERE c.views > 0 ORDER BY c.views DESC, c.record_id LIMIT ?1",
+        )?;
+        let rows = st
+            .query_map([limit as i64], |r| {
+                Ok((
+                    r.get(0)?,
+                    Counters {
+                        views: r.get::<_, i64>(1)? as u64,
+                        downloads: r.get::<_, i64>(2)? as u64,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 }
 
