@@ -336,7 +336,7 @@ fn identify(e: &Engine, base: &str, admin: &str, out: &mut String) -> Result<(),
         )
         .map_err(internal)?;
     let earliest = first.first().map_or(0, |r| r.record.last_ingested);
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<Identify><repositoryName>opendi</repositoryName><baseURL>{}</baseURL>\
          <protocolVersion>2.0</protocolVersion><adminEmail>{}</adminEmail>\
@@ -345,7 +345,7 @@ fn identify(e: &Engine, base: &str, admin: &str, out: &mut String) -> Result<(),
          <description><oai-identifier xmlns=\"http://www.openarchives.org/OAI/2.0/oai-identifier\" \
          xsi:schemaLocation=\"http://www.openarchives.org/OAI/2.0/oai-identifier http://www.openarchives.org/OAI/2.0/oai-identifier.xsd\">\
          <scheme>oai</scheme><repositoryIdentifier>opendi</repositoryIdentifier><delimiter>:</delimiter>\
-         <sampleIdentifier>oai:opendi:pride/PXD000001</sampleIdentifier></oai-identifier></description></Identify>\n",
+         <sampleIdentifier>oai:opendi:pride/PXD000001</sampleIdentifier></oai-identifier></description></Identify>",
         xml(base),
         xml(admin),
         utc(earliest)

@@ -64,7 +64,7 @@ pub fn to_token(s: &str) -> String {
 
 /// Decodes [`to_token`]; None for anything it did not produce.
 pub fn from_token(t: &str) -> Option<String> {
-    if t.len() % 2 != 0 || t.len() > 8192 {
+    if !t.len().is_multiple_of(2) || t.len() > 8192 {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..t.len())
