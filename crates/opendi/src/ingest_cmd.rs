@@ -56,7 +56,13 @@ struct Batch {
 }
 
 impl Batch {
-    fn add(&mut self, item: Item, strict: bool, engine: &opendi_engine::Engine) {
+    fn add(
+        &mut self,
+        item: Item,
+        strict: bool,
+        engine: &opendi_engine::Engine,
+        annotator: &opendi_vocab::Annotator,
+    ) {
         match item {
             Item::Record(rec) => {
                 self.records += 1;
@@ -70,6 +76,9 @@ impl Batch {
                 // Accessions, DOIs, PMIDs and trial numbers named in the text become
                 // cross-references with the evidence "found in text".
                 opendi_ingest::link::annotate(&mut rec.dataset);
+                // Diseases, phenotypes, organisms, cell types and tissues named in the title
+                // and description fill the fields the source left empty ("found in text").
+                annotator.annotate_dataset(&mut rec.dataset);
                 let mut r = NewRecord::from_source(rec);
                 if let Err(e) = engine.prepare(&mut r) {
                     // The writer does the work itself then; it will report a real failure.
@@ -204,10 +213,12 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
     let preparer = std::thread::Builder::new()
         .name("opendi-prepare".into())
         .spawn(move || {
+            // Loaded here, once per ingest, while the reader already parses the first batches.
+            let annotator = load_annotator();
             for items in items_rx.iter() {
                 let mut batch = Batch::default();
                 for item in items {
-                    batch.add(item, strict, &preparer_engine);
+                    batch.add(item, strict, &preparer_engine, &annotator);
                 }
                 if tx.send(batch).is_err() {
                     break;
@@ -299,6 +310,21 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
         progress.load(Ordering::Relaxed) as f64 / 1e6 / summary.seconds.max(1e-9);
     print_summary(&summary, args.json)?;
     Ok(())
+}
+
+/// The vocabularies of `$OPENDI_VOCAB` (default `../shared/corpora/vocab`); a missing one is
+/// logged and the ingest goes on with the others and the built-in tables.
+fn load_annotator() -> opendi_vocab::Annotator {
+    let started = Instant::now();
+    let vocab = opendi_vocab::Vocabulary::load(&opendi_vocab::VocabConfig::from_env());
+    let annotator = opendi_vocab::Annotator::new(&vocab);
+    tracing::info!(
+        concepts = vocab.concepts.len(),
+        names = annotator.names(),
+        elapsed = ?started.elapsed(),
+        "annotator loaded"
+    );
+    annotator
 }
 
 fn progress_bar(total: u64) -> Option<indicatif::ProgressBar> {
