@@ -76,6 +76,19 @@ const GENERIC: &[&str] = &[
     "young",
     "embryo",
     "old age",
+    // Other senses dominate in abstracts: "respiratory depression", "ST depression",
+    // "dissociation constant", "tolerance to a drug", "reflux of contrast".
+    "depression",
+    "dissociation",
+    "tolerance",
+    "reflux",
+    "aspiration",
+    "mole",
+    "moles",
+    "collecting",
+    "type i",
+    "type ii",
+    "target cells",
 ];
 
 /// A term found in a text.
@@ -144,9 +157,14 @@ impl Matcher {
         for t in &mut targets {
             t.sort_by_key(|x| (x.usage, x.concept));
         }
+        // The automaton kind is left to aho-corasick (a contiguous NFA at this size). Measured
+        // on 14,832 PubMed abstracts, 95k names: contiguous NFA 1.6 s to build, 1.2 s to
+        // annotate; noncontiguous 2.3 s / 3.9 s; DFA 6.7 s / 2.0 s. Searches are anchored at
+        // word starts, where a prefilter cannot help.
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .start_kind(StartKind::Anchored)
+            .prefilter(false)
             .build(&patterns)
             .expect("vocabulary automaton: patterns are plain strings");
         Matcher { ac, targets }

@@ -49,6 +49,7 @@ impl VocabConfig {
 pub struct SourceReport {
     pub name: &'static str,
     pub path: Option<PathBuf>,
+    /// Concepts the source gave (new ones and ones merged into a built-in entry).
     pub concepts: usize,
     pub millis: f64,
     /// Why the source contributed nothing (missing, unreadable), if it did not.
@@ -78,13 +79,19 @@ pub(crate) fn load(config: &VocabConfig) -> Vocabulary {
     let mut run = |name: &'static str,
                    path: Option<PathBuf>,
                    b: &mut Builder,
-                   f: &dyn Fn(&Path, &mut Builder) -> Result<(), String>| {
+                   f: &dyn Fn(&Path, &mut Builder) -> Result<usize, String>| {
         let started = Instant::now();
-        let before = b.concepts.len();
+        let mut concepts = 0;
         let problem = match &path {
             None => Some("no vocabulary directory".to_string()),
             Some(p) if !p.exists() => Some(format!("{} not found", p.display())),
-            Some(p) => f(p, b).err().map(|e| format!("{}: {e}", p.display())),
+            Some(p) => match f(p, b) {
+                Ok(n) => {
+                    concepts = n;
+                    None
+                }
+                Err(e) => Some(format!("{}: {e}", p.display())),
+            },
         };
         if let Some(why) = &problem {
             tracing::warn!(
@@ -95,7 +102,7 @@ pub(crate) fn load(config: &VocabConfig) -> Vocabulary {
         let report = SourceReport {
             name,
             path,
-            concepts: b.concepts.len() - before,
+            concepts,
             millis: started.elapsed().as_secs_f64() * 1000.0,
             problem,
         };
@@ -171,7 +178,7 @@ fn read_text(path: &Path) -> Result<String, String> {
 /// "Severe", "Frequent" or "Childhood onset" that describe, not name, a condition.
 const HPO_PHENOTYPE_ROOT: &str = "HP:0000118";
 
-fn load_hpo(path: &Path, b: &mut Builder) -> Result<(), String> {
+fn load_hpo(path: &Path, b: &mut Builder) -> Result<usize, String> {
     let text = read_text(path)?;
     let terms = obo::parse(&text);
     if terms.is_empty() {
@@ -199,7 +206,7 @@ fn load_hpo(path: &Path, b: &mut Builder) -> Result<(), String> {
         let c = b.entry(&t.id, &t.name, Kind::Phenotype);
         add_obo_synonyms(c, &t.synonyms);
     }
-    Ok(())
+    Ok(keep.len())
 }
 
 fn add_obo_synonyms(c: &mut Concept, synonyms: &[obo::Synonym]) {
@@ -222,7 +229,7 @@ fn add_obo_synonyms(c: &mut Concept, synonyms: &[obo::Synonym]) {
 }
 
 /// Disease names of `phenotype.hpoa` (OMIM, ORPHA, DECIPHER), with the variants text uses.
-fn load_hpoa(path: &Path, b: &mut Builder) -> Result<(), String> {
+fn load_hpoa(path: &Path, b: &mut Builder) -> Result<usize, String> {
     let text = read_text(path)?;
     let mut seen = HashSet::new();
     for line in text.lines() {
@@ -243,7 +250,7 @@ fn load_hpoa(path: &Path, b: &mut Builder) -> Result<(), String> {
     if seen.is_empty() {
         return Err("no disease lines".into());
     }
-    Ok(())
+    Ok(seen.len())
 }
 
 /// OMIM and DECIPHER write "Williams-Beuren Syndrome (WBS)" and "Anemia, aplastic": text
@@ -275,12 +282,13 @@ pub(crate) fn is_acronym(s: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
 }
 
-fn load_mondo(path: &Path, b: &mut Builder) -> Result<(), String> {
+fn load_mondo(path: &Path, b: &mut Builder) -> Result<usize, String> {
     let text = read_text(path)?;
     let terms = obo::parse(&text);
     if terms.is_empty() {
         return Err("no [Term] stanzas".into());
     }
+    let mut n = 0;
     for t in terms {
         // The root ("disease") names no disease.
         if t.obsolete || t.name.is_empty() || t.is_a.is_empty() {
@@ -288,8 +296,9 @@ fn load_mondo(path: &Path, b: &mut Builder) -> Result<(), String> {
         }
         let c = b.entry(&t.id, &t.name, Kind::Disease);
         add_obo_synonyms(c, &t.synonyms);
+        n += 1;
     }
-    Ok(())
+    Ok(n)
 }
 
 #[derive(serde::Deserialize)]
@@ -300,7 +309,7 @@ struct ClLine {
     synonyms: Vec<String>,
 }
 
-fn load_cell_ontology(path: &Path, b: &mut Builder) -> Result<(), String> {
+fn load_cell_ontology(path: &Path, b: &mut Builder) -> Result<usize, String> {
     let text = read_text(path)?;
     let mut bad = 0usize;
     let mut good = 0usize;
@@ -318,8 +327,18 @@ fn load_cell_ontology(path: &Path, b: &mut Builder) -> Result<(), String> {
         let c = b.entry(&t.norm_concept_id, &t.norm_preferred_label, Kind::CellType);
         c.add_name(label, NameUse::Exact);
         for s in &t.synonyms {
-            // The file does not give synonym scopes; CL's are mostly exact.
-            c.add_name(strip_qualifier(s), NameUse::Exact);
+            let s = strip_qualifier(s);
+            // The file does not give synonym scopes; CL's are mostly exact, but one-word
+            // synonyms such as "basal", "band" or "delta" are everyday words in abstracts:
+            // a single word names a cell only when it looks like a cell's name.
+            let usage = if is_acronym(s) {
+                NameUse::Abbreviation
+            } else if s.contains(' ') || looks_like_cell_word(s) {
+                NameUse::Exact
+            } else {
+                NameUse::Related
+            };
+            c.add_name(s, usage);
         }
     }
     if good == 0 {
@@ -331,7 +350,17 @@ fn load_cell_ontology(path: &Path, b: &mut Builder) -> Result<(), String> {
             "cell ontology: some lines were not understood"
         );
     }
-    Ok(())
+    Ok(good)
+}
+
+fn looks_like_cell_word(w: &str) -> bool {
+    let w = w.to_ascii_lowercase();
+    let w = w.trim_end_matches('s');
+    [
+        "cyte", "blast", "clast", "phage", "phil", "cell", "neuron", "fiber", "fibre",
+    ]
+    .iter()
+    .any(|suffix| w.ends_with(suffix))
 }
 
 /// "neuronal receptor cell (sensu Animalia)" is written "neuronal receptor cell" in text.
@@ -342,8 +371,10 @@ fn strip_qualifier(s: &str) -> &str {
     }
 }
 
-/// Names text uses for an organism beyond its scientific and common names. Irregular
-/// plurals and adjectives that in biomedical abstracts mean the animal.
+/// Names text uses for an organism beyond its scientific and common names: irregular plurals
+/// and "murine". Other adjectives were tried and dropped: "bovine" and "porcine" in
+/// abstracts name reagents ("bovine serum albumin", "porcine insulin") more often than the
+/// animal studied.
 const EXTRA_TAXON_NAMES: &[(&str, &str)] = &[
     ("10090", "mice"),
     ("10090", "murine"),
@@ -356,11 +387,7 @@ const EXTRA_TAXON_NAMES: &[(&str, &str)] = &[
     ("562", "Escherichia coli"),
     ("4932", "yeast"),
     ("4932", "S. cerevisiae"),
-    ("9913", "bovine"),
-    ("9823", "porcine"),
     ("9823", "swine"),
-    ("9615", "canine"),
-    ("9940", "ovine"),
     ("9031", "chickens"),
     ("9544", "rhesus macaque"),
 ];
@@ -382,8 +409,17 @@ const HUMAN_CONTEXT: &[&str] = &[
     "adolescents",
 ];
 
+/// Laboratory animals missing from `opendi-model`'s table (which serves organism facets):
+/// named in abstracts often enough that "guinea pigs" must not read as pigs.
+const EXTRA_TAXA: &[(&str, &str, &str)] = &[
+    ("10141", "Cavia porcellus", "guinea pig"),
+    ("9986", "Oryctolagus cuniculus", "rabbit"),
+    ("9685", "Felis catus", "cat"),
+    ("9796", "Equus caballus", "horse"),
+];
+
 fn load_builtin_taxa(b: &mut Builder) {
-    for (taxon, sci, common) in opendi_model::COMMON_TAXA {
+    for (taxon, sci, common) in opendi_model::COMMON_TAXA.iter().chain(EXTRA_TAXA) {
         // Strains share the species' common name; the species keeps it.
         let c = b.entry(&format!("NCBITaxon:{taxon}"), sci, Kind::Organism);
         if !sci.contains(" S288C") {
@@ -415,7 +451,7 @@ fn load_builtin_tissues(b: &mut Builder) {
 /// An NCBI Taxonomy efetch `TaxaSet`: each top-level `Taxon` with its names. The lineage
 /// taxa inside it (`LineageEx`) are ranks above species ("Metazoa", "Chordata") and are left
 /// out: they would make every mention of "mammals" an organism.
-fn load_taxonomy_xml(path: &Path, b: &mut Builder) -> Result<(), String> {
+fn load_taxonomy_xml(path: &Path, b: &mut Builder) -> Result<usize, String> {
     use quick_xml::events::Event;
     let text = read_text(path)?;
     let mut reader = quick_xml::Reader::from_str(&text);
@@ -467,7 +503,7 @@ fn load_taxonomy_xml(path: &Path, b: &mut Builder) -> Result<(), String> {
     if found == 0 {
         return Err("no Taxon entries".into());
     }
-    Ok(())
+    Ok(found)
 }
 
 #[cfg(test)]
