@@ -390,3 +390,43 @@ fn delete_citation_makes_tombstones() {
     assert_eq!(show["deleted"], true);
     assert_eq!(show["history"].as_array().unwrap().len(), 1);
 }
+
+/// Issue 5: ingest annotates the seed record (a paper on aplastic anemia in children) from
+/// its title and abstract with the vocabularies of `$OPENDI_VOCAB`.
+#[test]
+fn ingest_annotates_the_seed_with_disease_and_organism_found_in_text() {
+    let (Some(seed), Some(hpo)) = (
+        opendi_corpora::seed("S-EPMC7912947.omicsdi.xml"),
+        opendi_corpora::corpus("vocab/hpo/hp.obo"),
+    ) else {
+        return;
+    };
+    let vocab = hpo.parent().unwrap().parent().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_opendi"))
+        .env("OPENDI_VOCAB", vocab)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["ingest", "--json"])
+        .arg(&seed)
+        .output()
+        .expect("run opendi");
+    assert_eq!(json(&out)["new"], 1);
+    let show = json(&opendi(dir.path(), &["show", "--json", "S-EPMC7912947"]));
+    let d = &show["dataset"];
+    let diseases = d["diseases"].as_array().expect("diseases");
+    assert!(
+        diseases.iter().any(|t| t["label"]
+            .as_str()
+            .is_some_and(|l| l.eq_ignore_ascii_case("aplastic anemia"))
+            && t["evidence"] == "found_in_text"),
+        "{diseases:?}"
+    );
+    let organisms = d["organisms"].as_array().expect("organisms");
+    assert!(
+        organisms.iter().any(|o| o["taxon_id"] == "9606"
+            && o["name"] == "Homo sapiens"
+            && o["evidence"] == "found_in_text"),
+        "{organisms:?}"
+    );
+}
