@@ -456,7 +456,7 @@ impl SearchIndex {
         (query, errors.into_iter().map(|e| e.to_string()).collect())
     }
 
-    fn with_filters(
+    pub(crate) fn with_filters(
         &self,
         query: Box<dyn Query>,
         filters: &[(String, String)],
@@ -602,7 +602,7 @@ impl SearchIndex {
         })
     }
 
-    fn hit(&self, searcher: &tantivy::Searcher, addr: DocAddress, score: f32) -> Result<Hit> {
+    pub(crate) fn hit(&self, searcher: &tantivy::Searcher, addr: DocAddress, score: f32) -> Result<Hit> {
         let doc: TantivyDocument = searcher.doc(addr)?;
         let s = |f: Field| {
             doc.get_first(f)
@@ -800,5 +800,10 @@ impl SearchIndex {
         out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
         out.truncate(limit);
         Ok(out)
+    }
+
+    /// The searcher of the last reload (for the read-only helpers in `portal.rs`).
+    pub(crate) fn searcher(&self) -> tantivy::Searcher {
+        self.reader.searcher()
     }
 }

@@ -6,11 +6,13 @@
 
 mod index;
 pub mod links;
+mod portal;
 pub mod store;
 pub mod text;
 
 pub use index::{FacetCount, Hit, SearchIndex, SearchRequest, SearchResult, Sort, FACETS};
 use opendi_model::{Dataset, Publication};
+pub use portal::{Highlighter, Suggestion, TermCount};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -23,6 +23,7 @@ mod render;
 mod sitemap;
 mod v1;
 mod wire;
+mod suggest;
 
 pub use error::{AppError, PageError};
 pub use sitemap::MAX_URLS as SITEMAP_MAX_URLS;
@@ -106,6 +107,8 @@ pub fn router(state: AppState) -> Router {
             get(pages::export),
         )
         .route("/static/style.css", get(pages::stylesheet))
+        .route("/static/app.js", get(pages::script))
+        .route("/api/v1/suggest", get(suggest::suggest))
         .route("/openapi.json", get(openapi::openapi))
         .route("/ws/dataset/search", get(api::search))
         .route("/ws/dataset/get", get(api::get))

@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{context, Value};
 use opendi_engine::text::organism_label;
-use opendi_engine::{SearchRequest, Sort};
+use opendi_engine::{Engine, Highlighter, SearchRequest, SearchResult, Sort};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -27,15 +27,40 @@ const SIDEBAR_FACETS: [(&str, &str); 6] = [
     ("year", "Year"),
 ];
 
-pub async fn stylesheet() -> Response {
+/// The search page's orders: (parameter value, label). Views live in the store, the others in
+/// the index.
+const SORTS: [(&str, &str); 5] = [
+    ("relevance", "Relevance"),
+    ("date_desc", "Newest first"),
+    ("date_asc", "Oldest first"),
+    ("citations", "Most cited"),
+    ("views", "Most viewed"),
+];
+/// How long a snippet may be, in characters.
+const SNIPPET_CHARS: usize = 260;
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("static/style.css"),
+        body,
     )
         .into_response()
+}
+
+pub async fn stylesheet() -> Response {
+    static_file("text/css; charset=utf-8", include_str!("static/style.css"))
+}
+
+/// The one script: progressive enhancements (autocomplete, sort on change). A file, never
+/// inline, so a Content-Security-Policy without 'unsafe-inline' allows it.
+pub async fn script() -> Response {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("static/app.js"),
+    )
 }
 
 pub fn error_page(status: StatusCode, message: &str) -> String {
@@ -75,21 +100,41 @@ struct ResultItem {
     repository: String,
     repository_name: String,
     title: String,
+    /// The title with the query's words in `<mark>` (escaped), when any is in it.
+    title_html: Option<Value>,
     url: String,
     date: Option<String>,
     omics: Vec<String>,
     organisms: Vec<String>,
     snippet: String,
+    /// The passage holding the query's words, escaped, words in `<mark>`.
+    snippet_html: Option<Value>,
     reason: Option<String>,
+    views: Option<u64>,
 }
 
 fn result_item(s: dto::DatasetSummary) -> ResultItem {
-    let snippet: String = if s.description.chars().count() > 300 {
-        s.description.chars().take(299).chain(['…']).collect()
+    highlighted_item(s, None)
+}
+
+fn highlighted_item(s: dto::DatasetSummary, hl: Option<&Highlighter>) -> ResultItem {
+    let snippet: String = if s.description.chars().count() > SNIPPET_CHARS {
+        s.description
+            .chars()
+            .take(SNIPPET_CHARS - 1)
+            .chain(['…'])
+            .collect()
     } else {
         s.description.clone()
     };
     ResultItem {
+        title_html: hl
+            .and_then(|h| h.title(&s.title))
+            .map(Value::from_safe_string),
+        snippet_html: hl
+            .and_then(|h| h.snippet(&s.description))
+            .map(Value::from_safe_string),
+        views: None,
         repository_name: opendi_model::repository_name(&s.source).to_string(),
         date: s.publication_date.map(|d| {
             opendi_model::PartialDate::parse(&d)
@@ -107,6 +152,14 @@ fn result_item(s: dto::DatasetSummary) -> ResultItem {
     }
 }
 
+/// Runs a search in the order the page asked for.
+fn run_search(e: &Engine, req: &SearchRequest, sort: &str) -> Result<SearchResult, AppError> {
+    Ok(match sort {
+        "views" => e.search_by_views(req)?,
+        _ => e.search(req)?,
+    })
+}
+
 #[derive(Serialize)]
 struct CountLink {
     label: String,
@@ -116,11 +169,21 @@ struct CountLink {
 }
 
 pub async fn home(State(state): State<AppState>) -> Result<Html<String>, PageError> {
-    let (stats, latest) = state
+    let (stats, latest, viewed) = state
         .blocking(|e| {
             let stats = e.stats()?;
             let latest = summaries(e, &latest_hits(e, 10)?, None)?;
-            Ok((stats, latest))
+            let mut viewed = Vec::new();
+            for (id, views) in e.most_viewed(10)? {
+                if let Some(rec) = e.record(id)? {
+                    if !rec.deleted && !rec.dataset.is_private {
+                        let mut item = result_item(dto::summary(&rec.dataset, 0.0, None));
+                        item.views = Some(views);
+                        viewed.push(item);
+                    }
+                }
+            }
+            Ok((stats, latest, viewed))
         })
         .await?;
     let repos: Vec<CountLink> = stats
@@ -149,7 +212,7 @@ pub async fn home(State(state): State<AppState>) -> Result<Html<String>, PageErr
     let latest: Vec<ResultItem> = latest.into_iter().map(result_item).collect();
     Ok(Html(render(
         "home.html",
-        context! { total => stats.store.records, repos, omics, latest },
+        context! { total => stats.store.records, repos, omics, latest, viewed },
     )?))
 }
 
@@ -183,14 +246,17 @@ pub async fn search(
     let filters = p.filters()?;
     let sort_name = p.get("sort").unwrap_or("relevance").to_string();
     let sort = match sort_name.as_str() {
-        "relevance" => Sort::Relevance,
+        "relevance" | "views" => Sort::Relevance,
         "date_desc" => Sort::DateDesc,
         "date_asc" => Sort::DateAsc,
+        "citations" => Sort::Citations,
         other => {
+            let known: Vec<&str> = SORTS.iter().map(|(k, _)| *k).collect();
             return Err(AppError::BadRequest(format!(
-                "sort must be relevance, date_desc or date_asc, not {other:?}"
+                "sort must be one of {}, not {other:?}",
+                known.join(", ")
             ))
-            .into())
+            .into());
         }
     };
     let page = p.number("page", 1, 1, MAX_START / PAGE_SIZE)?;
@@ -204,14 +270,22 @@ pub async fn search(
         facet_size: 15,
         ..Default::default()
     };
+    let sort_for_engine = sort_name.clone();
     let (res, items) = state
         .blocking(move |e| {
-            let res = e.search(&req)?;
-            let items = summaries(e, &res.hits, None)?;
+            let res = run_search(e, &req, &sort_for_engine)?;
+            let hl = if req.query.trim().is_empty() {
+                None
+            } else {
+                Some(e.index().highlighter(&req.query, SNIPPET_CHARS)?)
+            };
+            let items: Vec<ResultItem> = summaries(e, &res.hits, None)?
+                .into_iter()
+                .map(|s| highlighted_item(s, hl.as_ref()))
+                .collect();
             Ok((res, items))
         })
         .await?;
-    let items: Vec<ResultItem> = items.into_iter().map(result_item).collect();
     let facets: Vec<FacetBlock> = SIDEBAR_FACETS
         .iter()
         .filter_map(|(name, heading)| {
@@ -254,8 +328,16 @@ pub async fn search(
                 .cloned()
                 .collect();
             ActiveFilter {
-                facet: k.clone(),
-                value: v.clone(),
+                facet: SIDEBAR_FACETS
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, h)| h.to_string())
+                    .unwrap_or_else(|| k.clone()),
+                value: if k == "repository" {
+                    opendi_model::repository_name(v).to_string()
+                } else {
+                    v.clone()
+                },
                 remove_href: search_href(&q, &rest, &sort_name, 1),
             }
         })
@@ -268,20 +350,16 @@ pub async fn search(
             current: n == page,
         })
         .collect();
-    let sorts: Vec<(String, String, String)> = [
-        ("relevance", "Relevance"),
-        ("date_desc", "Newest first"),
-        ("date_asc", "Oldest first"),
-    ]
-    .iter()
-    .map(|(k, l)| {
-        (
-            k.to_string(),
-            l.to_string(),
-            search_href(&q, &filters, k, 1),
-        )
-    })
-    .collect();
+    let sorts: Vec<(String, String, String)> = SORTS
+        .iter()
+        .map(|(k, l)| {
+            (
+                k.to_string(),
+                l.to_string(),
+                search_href(&q, &filters, k, 1),
+            )
+        })
+        .collect();
     let href_to = |n: usize| search_href(&q, &filters, &sort_name, n);
     let prev_href = (page > 1).then(|| href_to(page - 1));
     let next_href = (page < pages).then(|| href_to(page + 1));
@@ -302,6 +380,7 @@ pub async fn search(
         prev_href,
         next_href,
         first_href,
+        clear_href => search_href(&q, &[], &sort_name, 1),
         warnings => res.warnings,
     };
     Ok(Html(render("search.html", ctx)?))
@@ -582,7 +661,10 @@ pub async fn export(
 }
 
 pub async fn stats(State(state): State<AppState>) -> Result<Html<String>, PageError> {
-    let s = state.blocking(|e| Ok(e.stats()?)).await?;
+    let (s, terms) = state
+        .blocking(|e| Ok((e.stats()?, e.frequent_terms(60)?)))
+        .await?;
+    let cloud = term_cloud(terms);
     let rows = |name: &str, n: usize| -> Vec<(String, u64)> {
         s.facets
             .get(name)
@@ -646,6 +728,34 @@ pub async fn stats(State(state): State<AppState>) -> Result<Html<String>, PageEr
             publications => s.store.publications,
             repositories => s.store.per_repository.len(),
             charts,
+            cloud,
         },
     )?))
+}
+
+#[derive(Serialize)]
+struct CloudTerm {
+    term: String,
+    count: u64,
+    href: String,
+    /// Size class 1..=6 (a class, not a `style` attribute: the CSP allows no inline styles).
+    weight: u8,
+}
+
+/// Frequent terms as a cloud: alphabetical, sized by the logarithm of their counts.
+fn term_cloud(terms: Vec<opendi_engine::TermCount>) -> Vec<CloudTerm> {
+    let max = terms.iter().map(|t| t.count).max().unwrap_or(1).max(1) as f64;
+    let min = terms.iter().map(|t| t.count).min().unwrap_or(1).max(1) as f64;
+    let span = (max.ln() - min.ln()).max(f64::EPSILON);
+    let mut out: Vec<CloudTerm> = terms
+        .into_iter()
+        .map(|t| CloudTerm {
+            weight: 1 + ((((t.count.max(1) as f64).ln() - min.ln()) / span) * 5.0).round() as u8,
+            href: format!("/search?q={}", query_value(&t.term)),
+            term: t.term,
+            count: t.count,
+        })
+        .collect();
+    out.sort_by_key(|t| t.term.to_lowercase());
+    out
 }

@@ -79,11 +79,17 @@ pub enum Command {
     },
     /// Generate a realistic corpus with the project's own generator.
     Gen(gen::GenArgs),
-    /// Generate a small demo corpus, ingest it and run example searches.
+    /// Generate a small demo corpus, ingest it, run example searches, then serve the portal.
     Demo {
         /// Number of demo records.
         #[arg(long, default_value_t = 2000)]
         records: usize,
+        /// Address the portal listens on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Only load the corpus and run the example searches; do not serve.
+        #[arg(long)]
+        no_serve: bool,
     },
 }
 
@@ -145,7 +151,18 @@ pub fn run() -> Result<()> {
         Command::Clusters { json, limit } => clusters(&cli.data_dir, json, limit),
         Command::Serve { addr } => serve(&cli.data_dir, &addr),
         Command::Gen(args) => gen::run(&args),
-        Command::Demo { records } => demo(&cli.data_dir, records),
+        Command::Demo {
+            records,
+            addr,
+            no_serve,
+        } => {
+            demo(&cli.data_dir, records)?;
+            if no_serve {
+                Ok(())
+            } else {
+                serve(&cli.data_dir, &addr)
+            }
+        }
     }
 }
 
@@ -480,7 +497,7 @@ fn demo(data_dir: &std::path::Path, records: usize) -> Result<()> {
         }
     }
     outln!(
-        "\nnext: opendi --data-dir {} search \"your terms\" --facets",
+        "\nalso: opendi --data-dir {} search \"your terms\" --facets",
         data_dir.display()
     );
     Ok(())
