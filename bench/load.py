@@ -33,7 +33,7 @@ import common  # noqa: E402
 
 CORPUS = "pubmed/pubmed20n0014.xml.gz"
 WORK = common.CACHE_DIR / "load"
-OHA_VERSION = "1.14.0"
+OHA_VERSION = "1.16.0"
 
 # Search words of varied frequency (common to rare) in PubMed titles and abstracts.
 QUERIES = [

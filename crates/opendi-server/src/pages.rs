@@ -5,7 +5,7 @@
 use crate::api::{base_url, latest_hits, summaries, MAX_START};
 use crate::dto::{self, PublicationDto};
 use crate::params::Params;
-use crate::render::{bar_chart, display_date, query_value, render, sanitize};
+use crate::render::{bar_chart, display_date, link_trials, query_value, render, sanitize};
 use crate::{export, find_record, AppError, AppState, PageError};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -570,7 +570,7 @@ pub async fn dataset(
         repository_href => filter_href("repository", &d.repository),
         secondary => d.secondary_accessions,
         omics => term_links("omics_type", d.omics_types.iter().cloned()),
-        description_html => Value::from_safe_string(sanitize(&d.description)),
+        description_html => Value::from_safe_string(link_trials(&sanitize(&d.description))),
         meta_description,
         submitters => d.submitters().map(|p| p.name.clone()).collect::<Vec<_>>(),
         lab_heads => d.people.iter().filter(|p| p.role == opendi_model::PersonRole::LabHead).map(|p| p.name.clone()).collect::<Vec<_>>(),

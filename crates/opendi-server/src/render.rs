@@ -84,6 +84,46 @@ pub fn sanitize(html: &str) -> String {
     SANITIZER.clean(html).to_string()
 }
 
+/// Links the trial registrations (`NCT` and eight digits) named in sanitized record HTML to
+/// ClinicalTrials.gov: abstracts name their trial in prose ("identifier: NCT02218437").
+/// Text inside tags or inside an existing link is left alone.
+pub fn link_trials(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let (mut in_tag, mut in_link) = (false, false);
+    let mut i = 0;
+    while i < html.len() {
+        let rest = &html[i..];
+        let Some(c) = rest.chars().next() else { break };
+        if in_tag {
+            in_tag = c != '>';
+        } else if c == '<' {
+            in_tag = true;
+            let lower = rest.get(..3).unwrap_or("").to_ascii_lowercase();
+            if lower.starts_with("<a ") || lower == "<a>" {
+                in_link = true;
+            } else if lower == "</a" {
+                in_link = false;
+            }
+        } else if !in_link
+            && rest.starts_with("NCT")
+            && rest.len() >= 11
+            && rest.as_bytes()[3..11].iter().all(u8::is_ascii_digit)
+            && !rest.as_bytes().get(11).is_some_and(u8::is_ascii_alphanumeric)
+            && !out.chars().last().is_some_and(char::is_alphanumeric)
+        {
+            let id = &rest[..11];
+            out.push_str(&format!(
+                r#"<a href="https://clinicaltrials.gov/study/{id}" rel="noopener">{id}</a>"#
+            ));
+            i += 11;
+            continue;
+        }
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
 /// Record HTML as plain text for meta tags, JSON-LD and snippets: inline markup (`10<sup>6</sup>`)
 /// is dropped without a space, block markup (`<h4>`) becomes one, white space is folded.
 pub fn plain_text(html: &str) -> String {
@@ -189,6 +229,20 @@ mod tests {
         assert!(s.contains("<h4>Background</h4>"), "{s}");
         assert!(!s.contains("<script") && !s.contains("<img") && !s.contains("javascript:"));
         assert!(s.contains(r#"href="https://e.org""#), "{s}");
+    }
+
+    #[test]
+    fn trials_become_links_outside_tags_and_links() {
+        let html = sanitize(
+            "<h4>x</h4>registered: NCT02218437 (2013); <a href=\"https://e.org/NCT00000001\">NCT00000001</a> xNCT12345678 NCT1234",
+        );
+        let l = link_trials(&html);
+        assert!(
+            l.contains(r#"<a href="https://clinicaltrials.gov/study/NCT02218437" rel="noopener">NCT02218437</a> (2013)"#),
+            "{l}"
+        );
+        assert_eq!(l.matches("clinicaltrials.gov").count(), 1, "{l}");
+        assert!(l.contains("xNCT12345678 NCT1234"));
     }
 
     #[test]

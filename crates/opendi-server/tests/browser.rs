@@ -529,6 +529,11 @@ fn portal_in_headless_chromium() {
         "NCT02218437 as a link: {nct:?}"
     );
     assert_eq!(
+        b.texts("section[aria-labelledby=h-abstract] .abstract a[href*=NCT02218437]"),
+        vec!["NCT02218437"],
+        "the trial named in the abstract is a link"
+    );
+    assert_eq!(
         b.texts(".facts dt")
             .first()
             .map(|s| s.to_lowercase())
@@ -565,7 +570,7 @@ fn portal_in_headless_chromium() {
     // Screenshots of the four pages, desktop and phone; no page scrolls sideways on a phone.
     let pages = [
         ("home", format!("{base}/")),
-        ("search", format!("{base}/search?q=anemia")),
+        ("search", format!("{base}/search?q=plasma%20metabolomics")),
         (
             "dataset",
             format!("{base}/dataset/biostudies-literature/S-EPMC7912947"),
