@@ -602,7 +602,12 @@ impl SearchIndex {
         })
     }
 
-    pub(crate) fn hit(&self, searcher: &tantivy::Searcher, addr: DocAddress, score: f32) -> Result<Hit> {
+    pub(crate) fn hit(
+        &self,
+        searcher: &tantivy::Searcher,
+        addr: DocAddress,
+        score: f32,
+    ) -> Result<Hit> {
         let doc: TantivyDocument = searcher.doc(addr)?;
         let s = |f: Field| {
             doc.get_first(f)

@@ -108,7 +108,10 @@ pub fn link_trials(html: &str) -> String {
             && rest.starts_with("NCT")
             && rest.len() >= 11
             && rest.as_bytes()[3..11].iter().all(u8::is_ascii_digit)
-            && !rest.as_bytes().get(11).is_some_and(u8::is_ascii_alphanumeric)
+            && !rest
+                .as_bytes()
+                .get(11)
+                .is_some_and(u8::is_ascii_alphanumeric)
             && !out.chars().last().is_some_and(char::is_alphanumeric)
         {
             let id = &rest[..11];

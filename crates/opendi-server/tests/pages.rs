@@ -252,3 +252,52 @@ async fn home_and_stats_pages() {
     assert_eq!(css.status, 200);
     assert!(css.content_type.starts_with("text/css"));
 }
+
+#[tokio::test]
+async fn suggest_completes_the_last_word_from_the_index() {
+    let Some(s) = state() else { return };
+    let r = get(&s, "/api/v1/suggest?q=severe%20aplas").await;
+    assert_eq!(r.status, 200);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let values: Vec<&str> = v["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["value"].as_str())
+        .collect();
+    assert!(values.contains(&"severe aplastic"), "{values:?}");
+    // Facet values as sources spell them, typed in lower case.
+    let r = get(&s, "/api/v1/suggest?q=homo").await;
+    assert!(
+        r.body
+            .contains(r#""text":"Homo sapiens","kind":"organism""#),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(r#""value":"\"Homo sapiens\"""#),
+        "{}",
+        r.body
+    );
+    // One letter is too little to complete.
+    let r = get(&s, "/api/v1/suggest?q=a").await;
+    assert!(r.body.contains(r#""suggestions":[]"#), "{}", r.body);
+    let r = get(&s, "/api/v1/suggest?q=liver&size=0").await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn search_page_sorts_by_citations_and_views_and_highlights() {
+    let Some(s) = state() else { return };
+    for sort in ["citations", "views"] {
+        let r = get(&s, &format!("/search?q=&sort={sort}")).await;
+        assert_eq!(r.status, 200, "{sort}");
+        assert!(r.body.contains(" datasets</h1>"), "{sort}");
+    }
+    let r = get(&s, "/search?q=aplastic%20anemia").await;
+    assert!(
+        r.body.contains("<mark>aplastic</mark> <mark>anemia</mark>"),
+        "{}",
+        r.body
+    );
+}
