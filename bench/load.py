@@ -98,7 +98,8 @@ def wait_idle_load(threshold: float, max_wait: float) -> float:
 def run_oha(oha: Path, urls: list[str], duration: int, connections: int, urls_file: Path) -> dict:
     urls_file.write_text("\n".join(urls) + "\n")
     argv = [str(oha), "-z", f"{duration}s", "-c", str(connections), "--no-tui",
-            "--output-format", "json", "--urls-from-file", str(urls_file)]
+            "--output-format", "json", "--wait-ongoing-requests-after-deadline",
+            "--urls-from-file", str(urls_file)]
     r = subprocess.run(argv, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"oha failed ({r.returncode}): {r.stderr[-2000:]}")
@@ -152,7 +153,7 @@ def main() -> None:
         deadline = time.time() + 60
         while True:
             try:
-                records = get_json(f"{base}/ws/statistics/general")
+                get_json(f"{base}/ws/statistics/general")
                 break
             except OSError:
                 if server.poll() is not None or time.time() > deadline:
@@ -195,6 +196,11 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
 
+    out = common.write_json("load.json", {
+        "corpus": CORPUS, "connections": args.connections, "duration_s": args.duration,
+        "git": common.git_revision(), "machine": common.machine_info(), "results": results,
+        "ingest": summary,
+    })
     targets = {"dataset page": 20.0, "search API": 50.0}
     rows = []
     for name, f in results.items():
@@ -204,13 +210,8 @@ def main() -> None:
                      "met" if ok else "MISSED", round(f["load_before"], 2)])
     common.print_table(["target", "requests", "req/s", "p50 ms", "p99 ms", "errors", "p99 target",
                         "", "load before"], rows,
-                       title=f"opendi serve, {records.get('datasets', summary.get('records', '?'))} "
-                             f"records ({CORPUS}), {args.connections} connections, {args.duration} s each")
-    out = common.write_json("load.json", {
-        "corpus": CORPUS, "connections": args.connections, "duration_s": args.duration,
-        "git": common.git_revision(), "machine": common.machine_info(), "results": results,
-        "ingest": summary,
-    })
+                       title=f"opendi serve, {summary.get('records', '?')} records ({CORPUS}), "
+                             f"{args.connections} connections, {args.duration} s each")
     common.log(f"figures in {out}")
 
 
