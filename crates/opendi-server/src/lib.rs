@@ -21,9 +21,9 @@ mod pages;
 mod params;
 mod render;
 mod sitemap;
+mod suggest;
 mod v1;
 mod wire;
-mod suggest;
 
 pub use error::{AppError, PageError};
 pub use sitemap::MAX_URLS as SITEMAP_MAX_URLS;

@@ -169,6 +169,10 @@ pub fn document() -> Value {
                  param("facets", "query", false, json!({"type": "integer", "minimum": 0, "maximum": 1000, "default": 10}), "values per facet (0: none)"),
                  param("cursor", "query", false, json!({"type": "string"}), "the next value of the previous page; alone, without q/filter/sort")],
             ok("V1Search", "a page of results")),
+        "/api/v1/suggest": op("Completions for the search box: the last word of q completed from the index (title words, accessions, facet values)",
+            vec![param("q", "query", false, json!({"type": "string", "maxLength": 200}), "what is typed; the last word (2+ characters) is completed"),
+                 param("size", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 20, "default": 8}), "how many")],
+            ok("Suggestions", "each with the whole query it makes (value), the completed text, its kind and a dataset count")),
         "/api/v1/changes": op("The change log: every record change after a sequence number, deletions included",
             vec![param("since", "query", false, json!({"type": "integer", "minimum": 0, "default": 0}), "last seq already seen"),
                  param("limit", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}), "how many")],
@@ -254,6 +258,12 @@ pub fn document() -> Value {
         "DictWords": { "type": "object", "properties": { "total_count": { "type": "integer" },
             "items": { "type": "array", "items": { "type": "object", "properties": { "name": { "type": "string" } } } } } },
         "Terms": { "type": "array", "items": { "type": "object", "properties": { "label": { "type": "string" }, "frequent": { "type": "string" } } } },
+        "Suggestions": { "type": "object", "properties": {
+            "query": { "type": "string" },
+            "suggestions": { "type": "array", "items": { "type": "object", "properties": {
+                "value": { "type": "string" }, "text": { "type": "string" },
+                "kind": { "type": "string", "description": "term, accession, omics_type, organism, disease or tissue" },
+                "count": { "type": "integer" } } } } } },
         "V1Search": { "type": "object", "properties": {
             "count": { "type": "integer" },
             "results": { "type": "array", "items": { "$ref": "#/components/schemas/DatasetSummary" } },

@@ -67,13 +67,14 @@ const ENDPOINTS: [(&str, &str); 22] = [
 
 /// Routes that serve people (HTML and the stylesheet), not programs: the only ones the
 /// OpenAPI document may leave out.
-const PAGES: [&str; 6] = [
+const PAGES: [&str; 7] = [
     "/",
     "/search",
     "/stats",
     "/dataset/{repository}/{accession}",
     "/dataset/{repository}/{accession}/export/{format}",
     "/static/style.css",
+    "/static/app.js",
 ];
 
 #[tokio::test]
