@@ -112,9 +112,7 @@ async fn detail(
     let body = state
         .blocking(move |e| {
             let rec = find_record(e, &database, &accession)?;
-            let pubs = dto::publications(e, &rec.dataset)?;
-            let counters = e.store().counters(rec.id)?;
-            Ok(dto::detail(&rec, &pubs, counters, &e.relations(rec.id)?))
+            Ok(dto::detail_of(e, &rec)?)
         })
         .await?;
     Ok(Json(body).into_response())
@@ -388,16 +386,7 @@ pub async fn batch(
             let mut failure = Vec::new();
             for (acc, db) in accs.iter().zip(&dbs) {
                 match find_record(e, db, acc) {
-                    Ok(rec) => {
-                        let pubs = dto::publications(e, &rec.dataset)?;
-                        let counters = e.store().counters(rec.id)?;
-                        datasets.push(serde_json::to_value(dto::detail(
-                            &rec,
-                            &pubs,
-                            counters,
-                            &e.relations(rec.id)?,
-                        ))?);
-                    }
+                    Ok(rec) => datasets.push(serde_json::to_value(dto::detail_of(e, &rec)?)?),
                     Err(AppError::NotFound(_)) => {
                         failure.push(json!({ "database": db, "accession": acc }))
                     }

@@ -253,6 +253,17 @@ pub fn counters(d: &Dataset, c: Counters, rel: &Relations) -> CountersDto {
     }
 }
 
+/// A stored record's full API shape, with its shared publications, counters and relations
+/// read from the engine.
+pub fn detail_of(
+    engine: &opendi_engine::Engine,
+    rec: &StoredRecord,
+) -> opendi_engine::Result<DatasetDetail> {
+    let pubs = publications(engine, &rec.dataset)?;
+    let counters = engine.store().counters(rec.id)?;
+    Ok(detail(rec, &pubs, counters, &engine.relations(rec.id)?))
+}
+
 pub fn detail(
     rec: &StoredRecord,
     pubs: &[PublicationDto],

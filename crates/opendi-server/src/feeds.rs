@@ -137,9 +137,7 @@ pub async fn atom(
 
 /// The record's line in JSONL downloads: the API's dataset detail shape.
 fn json_line(e: &Engine, r: &StoredRecord, sink: &mut Sink) -> Result<(), Stop> {
-    let pubs = dto::publications(e, &r.dataset)?;
-    let counters = e.store().counters(r.id)?;
-    let mut line = serde_json::to_string(&dto::detail(r, &pubs, counters, &e.relations(r.id)?))?;
+    let mut line = serde_json::to_string(&dto::detail_of(e, r)?)?;
     line.push('\n');
     Ok(sink.write(&line)?)
 }

@@ -621,12 +621,7 @@ pub async fn export(
                 tracing::warn!(%err, id = rec.id, "could not count a download");
             }
             let body = match fmt.as_str() {
-                "json" => {
-                    let pubs = dto::publications(e, &rec.dataset)?;
-                    let c = e.store().counters(rec.id)?;
-                    let rel = e.relations(rec.id)?;
-                    serde_json::to_string_pretty(&dto::detail(&rec, &pubs, c, &rel))?
-                }
+                "json" => serde_json::to_string_pretty(&dto::detail_of(e, &rec)?)?,
                 "jsonld" => {
                     let pubs = dto::publications(e, &rec.dataset)?;
                     serde_json::to_string_pretty(&export::schema_org(&rec, &pubs, &base))?

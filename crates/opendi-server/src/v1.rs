@@ -138,10 +138,7 @@ pub async fn changes(
                     "datestamp": utc(r.last_ingested),
                 });
                 if !gone {
-                    let pubs = dto::publications(e, &r.dataset)?;
-                    let counters = e.store().counters(r.id)?;
-                    v["dataset"] =
-                        serde_json::to_value(dto::detail(r, &pubs, counters, &e.relations(r.id)?))?;
+                    v["dataset"] = serde_json::to_value(dto::detail_of(e, r)?)?;
                 }
                 out.push(v);
             }

@@ -232,6 +232,19 @@ impl SqliteStore {
         Ok((rec, row.get("dataset")?, row.get("diagnostics")?))
     }
 
+    fn change_rows(parts: Vec<(StoredRecord, Vec<u8>, String)>) -> Result<Vec<ChangeRow>> {
+        parts
+            .into_iter()
+            .map(|p| {
+                let rec = Self::finish(p)?;
+                Ok(ChangeRow {
+                    seq: rec.seq,
+                    record: rec,
+                })
+            })
+            .collect()
+    }
+
     fn finish(parts: (StoredRecord, Vec<u8>, String)) -> Result<StoredRecord> {
         let (mut rec, ds, diags) = parts;
         rec.dataset = serde_json::from_slice(&unpack(&ds)?)?;
@@ -497,16 +510,7 @@ impl Store for SqliteStore {
         let parts = st
             .query_map(params![after, limit as i64], Self::read_record)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        parts
-            .into_iter()
-            .map(|p| {
-                let rec = Self::finish(p)?;
-                Ok(ChangeRow {
-                    seq: rec.seq,
-                    record: rec,
-                })
-            })
-            .collect()
+        Self::change_rows(parts)
     }
 
     fn last_seq(&self) -> Result<i64> {
@@ -674,16 +678,7 @@ impl Store for SqliteStore {
                 Self::read_record,
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        parts
-            .into_iter()
-            .map(|p| {
-                let rec = Self::finish(p)?;
-                Ok(ChangeRow {
-                    seq: rec.seq,
-                    record: rec,
-                })
-            })
-            .collect()
+        Self::change_rows(parts)
     }
 
     fn live_keys(&self, offset: u64, limit: usize) -> Result<Vec<RecordKey>> {
