@@ -6,6 +6,9 @@
 
 use std::path::PathBuf;
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
+
 /// The workspace root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 pub use store::{
     Applied, Change, ChangeFilter, ChangeRow, Counters, HistoryEntry, LinkCounts, NewRecord,
-    Outcome, RecordKey, RecordRef, Relations, SqliteStore, Store, StoreStats, StoredRecord,
+    Outcome, PgStore, RecordKey, RecordRef, Relations, SqliteStore, Store, StoreStats,
+    StoredRecord,
 };
 use tantivy::IndexWriter;
 
@@ -32,6 +33,9 @@ pub enum EngineError {
     /// The embedded database failed.
     #[error("store: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The shared database (PostgreSQL) failed or could not be reached.
+    #[error("database: {0}")]
+    Database(String),
     /// The search index failed.
     #[error("index: {0}")]
     Index(String),
@@ -67,6 +71,8 @@ pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub data_dir: PathBuf,
+    /// A `postgres://` URL of a shared store; `None` is the embedded store in `data_dir`.
+    pub database: Option<String>,
     /// Memory the index writer may buffer before flushing a segment.
     pub index_heap_bytes: usize,
 }
@@ -75,6 +81,7 @@ impl EngineConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         EngineConfig {
             data_dir: data_dir.into(),
+            database: None,
             index_heap_bytes: 256 << 20,
         }
     }
@@ -123,12 +130,14 @@ fn check_layout(dir: &Path) -> Result<()> {
 }
 
 impl Engine {
-    /// Opens (or creates) the embedded engine in `config.data_dir`, and brings the index up to
-    /// date with the store (after a crash, the index may lag behind what the store committed).
+    /// Opens (or creates) the engine: the store `config.database` names (the embedded one in
+    /// `config.data_dir` by default) and the index in `config.data_dir`, and brings the index
+    /// up to date with the store (after a crash, the index may lag behind what the store
+    /// committed; on a shared store, other nodes may have written since).
     pub fn open(config: EngineConfig) -> Result<Engine> {
         check_layout(&config.data_dir)?;
-        let store = SqliteStore::open(&config.data_dir.join("store.sqlite"))?;
-        Self::with_store(Box::new(store), config)
+        let store = store::open(config.database.as_deref(), &config.data_dir)?;
+        Self::with_store(store, config)
     }
 
     /// Opens the engine over any store (the index still lives in `config.data_dir`).
@@ -240,6 +249,9 @@ impl Engine {
     /// already, so a crash before that commit loses nothing (the next open catches up).
     /// Records outside the batch whose cluster or citation counts changed are re-indexed too.
     pub fn apply(&self, batch: &[Change], now: i64) -> Result<Vec<(Outcome, i64)>> {
+        if self.store.shared() {
+            return self.apply_shared(batch, now);
+        }
         let Applied { outcomes, touched } = self.store.apply(batch, now)?;
         self.with_writer(|w| {
             for (change, (outcome, id)) in batch.iter().zip(&outcomes) {
@@ -280,6 +292,11 @@ impl Engine {
     /// the single writer. Optional: [`Engine::apply`] does what was not prepared.
     pub fn prepare(&self, r: &mut NewRecord) -> Result<()> {
         let mut p = store::encode(r)?;
+        if self.store.shared() {
+            // Indexed by following the change log (see `apply_shared`): no document needed.
+            r.prepared = Some(p);
+            return Ok(());
+        }
         let pubs = self.cited_publications(&r.dataset, r.publication.as_ref())?;
         p.document = Some(self.index.document_without_id(&r.dataset, &pubs));
         r.prepared = Some(p);
@@ -288,6 +305,9 @@ impl Engine {
 
     /// Makes everything applied so far searchable.
     pub fn commit(&self) -> Result<()> {
+        if self.store.shared() {
+            return self.commit_shared();
+        }
         let seq = self.store.last_seq()?;
         self.with_writer(|w| self.index.commit(w, seq))
     }
@@ -367,4 +387,76 @@ impl Engine {
     pub fn data_dir(&self) -> &Path {
         &self.config.data_dir
     }
+
+    // ---- shared store (PostgreSQL): the index follows the change log ----------------------
+
+    /// On a shared store, a batch goes to the store only. The index is written by following the
+    /// change log, never beside the store write: other processes write seqs this one has not
+    /// seen, so an index committed at "the store's last seq" could claim changes it lacks.
+    fn apply_shared(&self, batch: &[Change], now: i64) -> Result<Vec<(Outcome, i64)>> {
+        Ok(self.store.apply(batch, now)?.outcomes)
+    }
+
+    /// On a shared store, commit = catch the local index up with the change log, unless another
+    /// process (the node's `opendi serve`) holds the index: it follows the log itself.
+    fn commit_shared(&self) -> Result<()> {
+        match self.follow() {
+            Err(EngineError::Busy) => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// Indexes the store's changes that this node's index lacks (if any) and makes them
+    /// searchable. Returns how many were applied. `opendi serve` calls it every second on a
+    /// shared store, so records written through any node become searchable on every node.
+    pub fn follow(&self) -> Result<u64> {
+        if self.store.last_seq()? <= self.index.committed_seq()? {
+            // Another process on this data directory (an ingest) may have committed to the
+            // index meanwhile: show what is committed.
+            self.index.reload()?;
+            return Ok(0);
+        }
+        self.catch_up()
+    }
+
+    /// Whether the store is shared with other processes (and the index follows its log).
+    pub fn follows_store(&self) -> bool {
+        self.store.shared()
+    }
+}
+
+/// Runs [`Engine::follow`] every `every` on a background thread for as long as the engine
+/// lives. Failures (a database restarting) are logged and retried at the next tick.
+pub fn spawn_follower(
+    engine: std::sync::Arc<Engine>,
+    every: std::time::Duration,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let weak = std::sync::Arc::downgrade(&engine);
+    drop(engine);
+    std::thread::Builder::new()
+        .name("opendi-follow".into())
+        .spawn(move || {
+            let mut failing = false;
+            loop {
+                std::thread::sleep(every);
+                let Some(engine) = weak.upgrade() else { return };
+                match engine.follow() {
+                    Ok(n) => {
+                        if failing {
+                            tracing::warn!("following the change log again");
+                        }
+                        failing = false;
+                        if n > 0 {
+                            tracing::info!(applied = n, "index followed the change log");
+                        }
+                    }
+                    Err(e) => {
+                        if !failing {
+                            tracing::warn!(error = %e, "cannot follow the change log; retrying");
+                        }
+                        failing = true;
+                    }
+                }
+            }
+        })
 }

@@ -80,6 +80,14 @@ impl AppState {
         self
     }
 
+    /// The state over an engine that other threads hold too (the change-log follower).
+    pub fn shared(engine: Arc<Engine>) -> Self {
+        AppState {
+            engine,
+            config: ServerConfig::default(),
+        }
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.engine
     }

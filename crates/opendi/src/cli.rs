@@ -28,6 +28,10 @@ pub struct Cli {
         default_value = "./opendi-data"
     )]
     pub data_dir: PathBuf,
+    /// A shared PostgreSQL store (postgres://user@host:port/db) instead of the embedded one;
+    /// the data directory then holds only this node's search index.
+    #[arg(long, global = true, env = "OPENDI_DATABASE")]
+    pub database: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -77,6 +81,8 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
     },
+    /// Copy a whole store between the embedded data directory and PostgreSQL, losslessly.
+    Migrate(crate::migrate::MigrateArgs),
     /// Generate a realistic corpus with the project's own generator.
     Gen(gen::GenArgs),
     /// Generate a small demo corpus, ingest it, run example searches, then serve the portal.
@@ -120,9 +126,22 @@ pub struct SearchArgs {
     query: Option<String>,
 }
 
+/// The `--database` of this run, set once at start: every subcommand opens its engine
+/// through [`open_engine`], which reads it, so none of them has to pass it along.
+static DATABASE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
 pub fn open_engine(data_dir: &std::path::Path) -> Result<Engine> {
-    Engine::open(EngineConfig::new(data_dir))
-        .with_context(|| format!("opening data directory {}", data_dir.display()))
+    let mut config = EngineConfig::new(data_dir);
+    config.database = DATABASE.get().cloned().flatten();
+    let what = match &config.database {
+        Some(url) => format!(
+            "opening database {} with data directory {}",
+            crate::migrate::redact(url),
+            data_dir.display()
+        ),
+        None => format!("opening data directory {}", data_dir.display()),
+    };
+    Engine::open(config).context(what)
 }
 
 pub fn run() -> Result<()> {
@@ -134,6 +153,17 @@ pub fn run() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    let database = cli.database.clone().filter(|d| !d.trim().is_empty());
+    if let Some(url) = &database {
+        if !opendi_engine::store::is_postgres_url(url) {
+            return Err(UsageError(format!(
+                "--database {:?}: expected a postgres:// URL (leave it out for the embedded store)",
+                crate::migrate::redact(url)
+            ))
+            .into());
+        }
+    }
+    let _ = DATABASE.set(database);
     match cli.command {
         Command::Ingest(args) => ingest_cmd::run(&cli.data_dir, &args),
         Command::Search(args) => search(&cli.data_dir, &args),
@@ -150,6 +180,7 @@ pub fn run() -> Result<()> {
         Command::Stats { json } => stats(&cli.data_dir, json),
         Command::Clusters { json, limit } => clusters(&cli.data_dir, json, limit),
         Command::Serve { addr } => serve(&cli.data_dir, &addr),
+        Command::Migrate(args) => crate::migrate::run(&cli.data_dir, &args),
         Command::Gen(args) => gen::run(&args),
         Command::Demo {
             records,
@@ -461,8 +492,15 @@ fn stats(data_dir: &std::path::Path, as_json: bool) -> Result<()> {
 }
 
 fn serve(data_dir: &std::path::Path, addr: &str) -> Result<()> {
-    let engine = open_engine(data_dir)?;
-    opendi_server::serve(opendi_server::AppState::new(engine), addr, |local| {
+    let engine = std::sync::Arc::new(open_engine(data_dir)?);
+    if engine.follows_store() {
+        // Records written through any node (or any ingest) reach this node's index.
+        opendi_engine::spawn_follower(
+            std::sync::Arc::clone(&engine),
+            std::time::Duration::from_secs(1),
+        )?;
+    }
+    opendi_server::serve(opendi_server::AppState::shared(engine), addr, |local| {
         eprintln!("opendi: serving http://{local}/ (Ctrl-C stops)");
     })
     .with_context(|| format!("serving on {addr}"))

@@ -4,6 +4,7 @@
 mod cli;
 mod gen;
 mod ingest_cmd;
+mod migrate;
 
 use std::process::ExitCode;
 

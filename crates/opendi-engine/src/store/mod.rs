@@ -2,8 +2,11 @@
 //! tombstones, shared publications and counters. The index is derived from it and can always
 //! be rebuilt from its change log (`seq`).
 
+mod postgres;
 mod sqlite;
+pub mod transfer;
 
+pub use postgres::PgStore;
 pub(crate) use sqlite::encode;
 pub use sqlite::SqliteStore;
 
@@ -204,6 +207,11 @@ pub trait Store: Send + Sync {
     fn live_keys(&self, offset: u64, limit: usize) -> Result<Vec<RecordKey>>;
     /// The records with the most page views, most first (ties by id).
     fn most_viewed(&self, limit: usize) -> Result<Vec<(i64, Counters)>>;
+    /// Whether other processes may write this store at the same time (a shared database):
+    /// then a node's index follows the change log instead of being written beside the store.
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 /// What [`Store::apply`] did.
@@ -267,6 +275,23 @@ pub struct RecordKey {
     pub repository: String,
     pub accession: String,
     pub last_ingested: i64,
+}
+
+/// Opens the store a deployment names: `database` is a `postgres://` URL, or `None` for the
+/// embedded SQLite file in `data_dir`.
+pub fn open(database: Option<&str>, data_dir: &std::path::Path) -> Result<Box<dyn Store>> {
+    match database {
+        None => Ok(Box::new(SqliteStore::open(&data_dir.join("store.sqlite"))?)),
+        Some(url) if is_postgres_url(url) => Ok(Box::new(PgStore::open(url)?)),
+        Some(other) => Err(crate::EngineError::Incompatible(format!(
+            "unsupported database {other:?}: give a postgres:// URL, or none for the embedded store"
+        ))),
+    }
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// Usage counters of a record, kept by the server.

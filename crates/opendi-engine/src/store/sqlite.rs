@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS counters (
 "#;
 
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    pub(super) writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -150,7 +150,7 @@ fn hash_record(r: &NewRecord, dataset_json: &[u8]) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
-fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
@@ -199,7 +199,7 @@ impl SqliteStore {
         })
     }
 
-    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(super) fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
         // Try each reader without blocking before waiting on one.
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..self.readers.len() {
