@@ -95,7 +95,19 @@ pub struct Engine {
     index: SearchIndex,
     writer: Mutex<Option<IndexWriter>>,
     config: EngineConfig,
+    counts: Mutex<PendingCounts>,
 }
+
+/// Page views and downloads counted in memory and written together at most every
+/// [`COUNTS_FLUSH`]: a page view then costs no write transaction of its own (under load, one
+/// write per view serialized every page on the store's writer). Reads add what is pending, a
+/// clean shutdown writes it; a crash loses at most the last interval's counts.
+struct PendingCounts {
+    by_id: std::collections::HashMap<i64, Counters>,
+    since: std::time::Instant,
+}
+
+const COUNTS_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Whole-engine statistics.
 #[derive(Debug, Clone, Serialize)]
@@ -148,6 +160,10 @@ impl Engine {
             index,
             writer: Mutex::new(None),
             config,
+            counts: Mutex::new(PendingCounts {
+                by_id: Default::default(),
+                since: std::time::Instant::now(),
+            }),
         };
         if engine.store.last_seq()? > engine.index.committed_seq()? {
             match engine.catch_up() {
@@ -166,6 +182,74 @@ impl Engine {
 
     pub fn store(&self) -> &dyn Store {
         &*self.store
+    }
+
+    /// Counts one view of a record's page (written with others, see [`PendingCounts`]).
+    pub fn add_view(&self, id: i64) -> Result<()> {
+        self.add_count(
+            id,
+            Counters {
+                views: 1,
+                downloads: 0,
+            },
+        )
+    }
+
+    /// Counts one download (export) of a record.
+    pub fn add_download(&self, id: i64) -> Result<()> {
+        self.add_count(
+            id,
+            Counters {
+                views: 0,
+                downloads: 1,
+            },
+        )
+    }
+
+    fn add_count(&self, id: i64, add: Counters) -> Result<()> {
+        let mut p = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let c = p.by_id.entry(id).or_default();
+        c.views += add.views;
+        c.downloads += add.downloads;
+        if p.since.elapsed() >= COUNTS_FLUSH || p.by_id.len() >= 10_000 {
+            drop(p);
+            self.flush_counts()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the pending view and download counts to the store.
+    pub fn flush_counts(&self) -> Result<()> {
+        let batch: Vec<(i64, Counters)> = {
+            let mut p = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+            p.since = std::time::Instant::now();
+            p.by_id.drain().collect()
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.store.add_counts(&batch) {
+            // Keep them for the next try rather than lose them.
+            let mut p = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+            for (id, add) in batch {
+                let c = p.by_id.entry(id).or_default();
+                c.views += add.views;
+                c.downloads += add.downloads;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// A record's views and downloads, the pending ones included.
+    pub fn counters(&self, id: i64) -> Result<Counters> {
+        let mut c = self.store.counters(id)?;
+        let p = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(add) = p.by_id.get(&id) {
+            c.views += add.views;
+            c.downloads += add.downloads;
+        }
+        Ok(c)
     }
 
     pub fn index(&self) -> &SearchIndex {
@@ -427,6 +511,14 @@ impl Engine {
 
 /// Runs [`Engine::follow`] every `every` on a background thread for as long as the engine
 /// lives. Failures (a database restarting) are logged and retried at the next tick.
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush_counts() {
+            tracing::error!(error = %e, "could not write the last page view counts");
+        }
+    }
+}
+
 pub fn spawn_follower(
     engine: std::sync::Arc<Engine>,
     every: std::time::Duration,

@@ -406,6 +406,7 @@ impl Engine {
 
     /// Searches ordered by page views (most viewed first, then by relevance).
     pub fn search_by_views(&self, req: &SearchRequest) -> Result<SearchResult> {
+        self.flush_counts()?;
         let views: HashMap<u64, u64> = self
             .store()
             .most_viewed(usize::MAX)?
@@ -417,6 +418,7 @@ impl Engine {
 
     /// Record ids with their page views, most viewed first, at most `limit`.
     pub fn most_viewed(&self, limit: usize) -> Result<Vec<(i64, u64)>> {
+        self.flush_counts()?;
         Ok(self
             .store()
             .most_viewed(limit)?

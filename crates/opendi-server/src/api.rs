@@ -338,6 +338,8 @@ pub async fn most_accessed(
     let res = state
         .blocking(move |e| {
             let mut datasets = Vec::new();
+            // Page views are batched in memory: write them first so the order is current.
+            e.flush_counts()?;
             for (id, c) in e.store().most_viewed(size * 2)? {
                 if let Some(r) = e.record(id)? {
                     if !r.deleted && !r.dataset.is_private && datasets.len() < size {

@@ -260,7 +260,7 @@ pub fn detail_of(
     rec: &StoredRecord,
 ) -> opendi_engine::Result<DatasetDetail> {
     let pubs = publications(engine, &rec.dataset)?;
-    let counters = engine.store().counters(rec.id)?;
+    let counters = engine.counters(rec.id)?;
     Ok(detail(rec, &pubs, counters, &engine.relations(rec.id)?))
 }
 

@@ -494,11 +494,11 @@ pub async fn dataset(
         .blocking(move |e| {
             let rec = find_record(e, &repository, &accession)?;
             // A view is counted before reading the counters, so the page includes itself.
-            if let Err(err) = e.store().add_view(rec.id) {
+            if let Err(err) = e.add_view(rec.id) {
                 tracing::warn!(%err, id = rec.id, "could not count a view");
             }
             let pubs = dto::publications(e, &rec.dataset)?;
-            let counters = e.store().counters(rec.id)?;
+            let counters = e.counters(rec.id)?;
             let similar = summaries(e, &e.similar(rec.id, 10)?, Some("similar text"))?;
             let rel = e.relations(rec.id)?;
             Ok((rec, pubs, counters, similar, rel))
@@ -617,7 +617,7 @@ pub async fn export(
     let (body, acc) = state
         .blocking(move |e| {
             let rec = find_record(e, &repository, &accession)?;
-            if let Err(err) = e.store().add_download(rec.id) {
+            if let Err(err) = e.add_download(rec.id) {
                 tracing::warn!(%err, id = rec.id, "could not count a download");
             }
             let body = match fmt.as_str() {

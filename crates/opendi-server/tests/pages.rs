@@ -137,12 +137,12 @@ async fn repository_names_resolve_in_any_spelling() {
 async fn views_and_downloads_are_counted_and_persisted() {
     let Some(s) = state() else { return };
     let id = s.engine().resolve("pride/PXD000005").unwrap()[0];
-    let before = s.engine().store().counters(id).unwrap();
+    let before = s.engine().counters(id).unwrap();
     get(&s, "/dataset/pride/PXD000005").await;
     get(&s, "/dataset/pride/PXD000005").await;
     let r = get(&s, "/dataset/pride/PXD000005/export/bibtex").await;
     assert_eq!(r.status, 200);
-    let after = s.engine().store().counters(id).unwrap();
+    let after = s.engine().counters(id).unwrap();
     assert!(after.views >= before.views + 2, "{before:?} {after:?}");
     assert!(after.downloads > before.downloads, "{before:?} {after:?}");
     // The page shows the count including its own view.

@@ -122,6 +122,10 @@ pub struct SearchArgs {
     /// Run every line of FILE as a query, writing one JSON object per line.
     #[arg(long)]
     queries: Option<PathBuf>,
+    /// With --queries: run each query this many times (after one warm-up run) and write only
+    /// its timings `{"query", "count", "micros": [...]}`: the in-process latency benchmark.
+    #[arg(long, requires = "queries")]
+    repeat: Option<usize>,
     /// The query (terms, "phrases", field:value, AND/OR/NOT).
     query: Option<String>,
 }
@@ -234,8 +238,23 @@ fn search(data_dir: &std::path::Path, args: &SearchArgs) -> Result<()> {
         let text =
             std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         for line in text.lines() {
-            let res = engine.search(&search_request(args, line)?)?;
-            serde_json::to_writer(&mut out, &res)?;
+            let req = search_request(args, line)?;
+            let res = engine.search(&req)?;
+            match args.repeat {
+                None => serde_json::to_writer(&mut out, &res)?,
+                Some(n) => {
+                    let micros: Vec<u128> = (0..n)
+                        .map(|_| {
+                            let t = std::time::Instant::now();
+                            engine.search(&req).map(|_| t.elapsed().as_micros())
+                        })
+                        .collect::<Result<_, _>>()?;
+                    serde_json::to_writer(
+                        &mut out,
+                        &json!({"query": line, "count": res.count, "micros": micros}),
+                    )?
+                }
+            }
             writeln!(out)?;
         }
         return Ok(());
@@ -513,7 +532,14 @@ fn demo(data_dir: &std::path::Path, records: usize) -> Result<()> {
         "generating {records} demo records into {}",
         corpus.display()
     );
-    gen::write_corpus(&corpus, records, gen::Format::OmicsdiXml, 42)?;
+    gen::write_corpus(
+        &corpus,
+        records,
+        gen::Format::OmicsdiXml,
+        42,
+        &gen::Style::Templates,
+        None,
+    )?;
     let args = ingest_cmd::IngestArgs::for_paths(vec![corpus.display().to_string()]);
     ingest_cmd::run(data_dir, &args)?;
     let engine = open_engine(data_dir)?;

@@ -150,7 +150,7 @@ impl Summary {
     }
 }
 
-fn today() -> PartialDate {
+pub(crate) fn today() -> PartialDate {
     let now = chrono::Utc::now().date_naive();
     use chrono::Datelike;
     PartialDate::ymd(now.year(), now.month() as u8, now.day() as u8).expect("today is a date")

@@ -184,6 +184,8 @@ pub trait Store: Send + Sync {
     fn add_view(&self, id: i64) -> Result<()>;
     /// Counts one download (export) of a record (not a record change: no `seq`).
     fn add_download(&self, id: i64) -> Result<()>;
+    /// Adds many records' counts in one transaction (the engine batches page views).
+    fn add_counts(&self, counts: &[(i64, Counters)]) -> Result<()>;
     fn counters(&self, id: i64) -> Result<Counters>;
     /// A record's cluster and citation/reanalysis counts (what its index document carries).
     fn link_counts(&self, id: i64) -> Result<LinkCounts>;

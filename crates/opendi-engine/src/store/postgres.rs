@@ -831,6 +831,23 @@ impl Store for PgStore {
         })
     }
 
+    fn add_counts(&self, counts: &[(i64, Counters)]) -> Result<()> {
+        self.run(|c| {
+            let mut tx = c.transaction()?;
+            let st = tx.prepare(
+                "INSERT INTO counters (record_id, views, downloads) VALUES ($1, $2, $3)
+                 ON CONFLICT (record_id) DO UPDATE
+                 SET views = counters.views + excluded.views,
+                     downloads = counters.downloads + excluded.downloads",
+            )?;
+            for (id, n) in counts {
+                tx.execute(&st, &[id, &(n.views as i64), &(n.downloads as i64)])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
     fn add_view(&self, id: i64) -> Result<()> {
         self.bump_counter(id, "views")
     }

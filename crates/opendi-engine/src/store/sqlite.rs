@@ -564,6 +564,23 @@ impl Store for SqliteStore {
         })
     }
 
+    fn add_counts(&self, counts: &[(i64, Counters)]) -> Result<()> {
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO counters (record_id, views, downloads) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (record_id) DO UPDATE
+                 SET views = views + excluded.views, downloads = downloads + excluded.downloads",
+            )?;
+            for (id, c) in counts {
+                st.execute(rusqlite::params![id, c.views as i64, c.downloads as i64])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn add_view(&self, id: i64) -> Result<()> {
         self.bump_counter(id, "views")
     }

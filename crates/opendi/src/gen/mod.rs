@@ -2,10 +2,13 @@
 //! demos, tests and benchmarks at any size. Everything it writes comes from the word lists
 //! below (written for this project) combined at random from a seed.
 
+mod alias;
+mod learn;
+
 use anyhow::{Context, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -24,14 +27,74 @@ pub struct GenArgs {
     /// Random seed: the same seed gives the same corpus.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Learn word frequencies, field lengths and concept mentions from the real corpora in DIR
+    /// (default `$OPENDI_CORPORA`, else `../shared/corpora` when present; vocabularies from
+    /// `$OPENDI_VOCAB`, else DIR/vocab). Without corpora, built-in sentence templates are used.
+    #[arg(long, value_name = "DIR")]
+    pub stats_from: Option<PathBuf>,
+    /// Use the built-in sentence templates even when corpora are available (the demo does).
+    #[arg(long)]
+    pub templates: bool,
+    /// Also write one JSON line `{"id", "contents"}` per record with the text opendi indexes,
+    /// for the peer systems of the benchmarks (Lucene, SQLite FTS5, PostgreSQL).
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
     /// Output file (`.gz` compresses).
     pub out: PathBuf,
 }
 
 pub fn run(args: &GenArgs) -> Result<()> {
-    write_corpus(&args.out, args.records, args.format, args.seed)?;
-    eprintln!("wrote {} records to {}", args.records, args.out.display());
+    let learned = if args.templates {
+        None
+    } else {
+        let root = args.stats_from.clone().unwrap_or_else(|| {
+            std::env::var_os("OPENDI_CORPORA")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("../shared/corpora"))
+        });
+        let vocab = std::env::var_os("OPENDI_VOCAB").map(PathBuf::from);
+        let learned = learn::learn(&root, vocab.as_deref());
+        match &learned {
+            Some(l) => eprintln!("{} ({})", l.summary, root.display()),
+            None if args.stats_from.is_some() => {
+                anyhow::bail!("no corpora to learn from under {}", root.display())
+            }
+            None => eprintln!(
+                "no corpora under {} (set --stats-from or OPENDI_CORPORA): using built-in templates",
+                root.display()
+            ),
+        }
+        learned
+    };
+    let style = match &learned {
+        Some(l) => Style::Learned(l),
+        None => Style::Templates,
+    };
+    let started = std::time::Instant::now();
+    write_corpus(
+        &args.out,
+        args.records,
+        args.format,
+        args.seed,
+        &style,
+        args.jsonl.as_deref(),
+    )?;
+    eprintln!(
+        "wrote {} records to {} in {:.1} s",
+        args.records,
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
+}
+
+/// Where the generated text comes from.
+pub enum Style<'a> {
+    /// The sentence templates and word lists of this file: readable, for demos and tests.
+    Templates,
+    /// Words drawn from frequencies learned from real corpora: realistic term statistics, for
+    /// benchmarks at scale.
+    Learned(&'a learn::Learned),
 }
 
 /// (repository as OmicsDI writes it, omics type, accession prefix, digits, link prefix, weight)
@@ -386,10 +449,11 @@ struct Gen {
     link: String,
     title: String,
     description: String,
-    organism: (&'static str, &'static str),
-    tissue: &'static str,
-    disease: &'static str,
-    cell_type: Option<&'static str>,
+    /// (NCBI taxon id, scientific name)
+    organism: (String, String),
+    tissue: String,
+    disease: String,
+    cell_type: Option<String>,
     instrument: Option<&'static str>,
     method: &'static str,
     submitter: (String, String, String),
@@ -398,6 +462,8 @@ struct Gen {
     pmid: Option<u32>,
     journal: &'static str,
     authors: Vec<(String, String)>,
+    /// (database as OmicsDI writes it, key)
+    xrefs: Vec<(&'static str, String)>,
 }
 
 fn generate(rng: &mut ChaCha8Rng, i: usize) -> Gen {
@@ -502,10 +568,10 @@ fn generate(rng: &mut ChaCha8Rng, i: usize) -> Gen {
         accession,
         title,
         description: sentences.join(" "),
-        organism: (org.0, org.1),
-        tissue,
-        disease,
-        cell_type,
+        organism: (org.0.to_string(), org.1.to_string()),
+        tissue: tissue.to_string(),
+        disease: disease.to_string(),
+        cell_type: cell_type.map(str::to_string),
         instrument,
         method,
         submitter,
@@ -520,7 +586,159 @@ fn generate(rng: &mut ChaCha8Rng, i: usize) -> Gen {
             .then(|| 20_000_000 + (i as u32) * 3 + rng.random_range(0..3)),
         journal: JOURNALS[rng.random_range(0..JOURNALS.len())],
         authors,
+        xrefs: Vec::new(),
     }
+}
+
+/// Draws a count from observed lengths, within bounds.
+fn length(rng: &mut ChaCha8Rng, observed: &[u16], fallback: usize, lo: usize, hi: usize) -> usize {
+    let n = if observed.is_empty() {
+        fallback
+    } else {
+        observed[rng.random_range(0..observed.len())] as usize
+    };
+    n.clamp(lo, hi)
+}
+
+/// A number in 1..n with probability proportional to 1/x (a Zipf law with exponent 1), so a few
+/// identifiers are shared by many records and most by few.
+fn zipf(rng: &mut ChaCha8Rng, n: u64) -> u64 {
+    ((n as f64).powf(rng.random::<f64>()) as u64).clamp(1, n)
+}
+
+const SYLLABLES: &[&str] = &[
+    "ba", "co", "di", "fe", "ga", "hi", "ko", "lu", "me", "ni", "po", "ra", "si", "tu", "ve", "xy",
+    "zo", "pre", "tri", "ost", "ase", "ine", "ol", "um",
+];
+
+/// A word of the long tail: a pronounceable string named by a Zipf-distributed number, so
+/// rare words recur rarely and the vocabulary grows with the corpus.
+fn tail_word(rng: &mut ChaCha8Rng) -> String {
+    let mut id = zipf(rng, 50_000_000);
+    let mut w = String::new();
+    while id > 0 {
+        w.push_str(SYLLABLES[(id % SYLLABLES.len() as u64) as usize]);
+        id /= SYLLABLES.len() as u64;
+    }
+    w
+}
+
+fn word(rng: &mut ChaCha8Rng, l: &learn::Learned) -> String {
+    if rng.random::<f64>() < l.tail_share {
+        tail_word(rng)
+    } else {
+        l.words.draw(rng).clone()
+    }
+}
+
+/// Sentences of learned words with the record's topic phrases spread among them.
+fn learned_text(rng: &mut ChaCha8Rng, l: &learn::Learned, words: usize, topic: &[&str]) -> String {
+    let mut out = String::with_capacity(words * 8);
+    let mut left = words;
+    let mut topic = topic.iter();
+    while left > 0 {
+        let n = rng.random_range(8..28).min(left);
+        left -= n;
+        let mut sentence: Vec<String> = (0..n).map(|_| word(rng, l)).collect();
+        if let Some(t) = topic.next() {
+            let at = rng.random_range(0..=sentence.len());
+            sentence.insert(at, t.to_string());
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&capitalise(&sentence.join(" ")));
+        out.push('.');
+    }
+    out
+}
+
+fn generate_learned(rng: &mut ChaCha8Rng, i: usize, l: &learn::Learned, article: bool) -> Gen {
+    let mut g = generate(rng, i);
+    if let Some(p) = &l.organisms {
+        g.organism = p.draw(rng).clone();
+    }
+    if let Some(p) = &l.diseases {
+        g.disease = p.draw(rng).clone();
+    }
+    if let Some(p) = &l.tissues {
+        g.tissue = p.draw(rng).clone();
+    }
+    if let (Some(p), Some(_)) = (&l.cell_types, &g.cell_type) {
+        g.cell_type = Some(p.draw(rng).clone());
+    }
+    let subject = g.cell_type.clone().unwrap_or_else(|| g.tissue.clone());
+    let lead = match rng.random_range(0..3) {
+        0 => format!("{} of {} in {}", g.method, subject, g.disease),
+        1 => format!("{} {} {}", g.disease, subject, g.method),
+        _ => format!("{} in {} {}", g.method, g.organism.1, subject),
+    };
+    let extra = length(rng, &l.title_words, 12, 3, 40).saturating_sub(lead.split(' ').count());
+    let mut title = lead;
+    for _ in 0..extra {
+        title.push(' ');
+        title.push_str(&word(rng, l));
+    }
+    g.title = capitalise(&title);
+    let observed = if article {
+        &l.abstract_words
+    } else {
+        &l.dataset_description_words
+    };
+    let words = length(rng, observed, 150, 15, 800);
+    let organism = g.organism.1.clone();
+    g.description = learned_text(
+        rng,
+        l,
+        words,
+        &[&g.disease, &subject, &organism, g.method, &g.disease],
+    );
+    g.keywords = vec![g.method.to_string(), g.disease.clone()];
+    // Keywords are content words: skip the short function words that top the frequencies.
+    for _ in 0..rng.random_range(0..4) {
+        let w = (0..8)
+            .map(|_| word(rng, l))
+            .find(|w| w.chars().count() >= 5);
+        g.keywords.extend(w);
+    }
+    // Identifiers of the molecules measured, shared across records by a Zipf law.
+    let (db, count): (&'static str, usize) = match g.omics {
+        "Proteomics" => ("uniprot", rng.random_range(0..6)),
+        "Metabolomics" => ("chebi", rng.random_range(0..6)),
+        "Transcriptomics" | "Genomics" => ("ensembl", rng.random_range(0..4)),
+        _ => ("", 0),
+    };
+    for _ in 0..count {
+        let n = zipf(rng, 200_000);
+        let key = match db {
+            "uniprot" => format!("P{n:05}"),
+            "chebi" => format!("CHEBI:{n}"),
+            _ => format!("ENSG{n:011}"),
+        };
+        g.xrefs.push((db, key));
+    }
+    // Several datasets from one paper: now and then reuse the publication of a recent record.
+    if g.pmid.is_some() && i > 10 && rng.random_bool(0.08) {
+        g.pmid = Some(20_000_000 + (i as u32 - rng.random_range(1..10)) * 3);
+    }
+    g
+}
+
+/// The text a peer system indexes for a record: what opendi indexes from it.
+fn indexed_text(g: &Gen) -> String {
+    let mut parts: Vec<&str> = vec![&g.accession, &g.title, &g.description];
+    parts.extend(g.keywords.iter().map(String::as_str));
+    parts.extend([
+        g.organism.1.as_str(),
+        &g.tissue,
+        &g.disease,
+        &g.submitter.0,
+        g.method,
+    ]);
+    if let Some(c) = &g.cell_type {
+        parts.push(c);
+    }
+    parts.join("\n")
 }
 
 fn capitalise(s: &str) -> String {
@@ -546,6 +764,9 @@ fn write_omicsdi(w: &mut dyn Write, g: &Gen) -> std::io::Result<()> {
         "        <ref dbname=\"TAXONOMY\" dbkey=\"{}\"/>",
         g.organism.0
     )?;
+    for (db, key) in &g.xrefs {
+        writeln!(w, "        <ref dbname=\"{db}\" dbkey=\"{}\"/>", esc(key))?;
+    }
     if let Some(p) = g.pmid {
         writeln!(w, "        <ref dbname=\"pubmed\" dbkey=\"{p}\"/>")?;
     }
@@ -558,10 +779,10 @@ fn write_omicsdi(w: &mut dyn Write, g: &Gen) -> std::io::Result<()> {
     field("repository", g.repository)?;
     field("omics_type", g.omics)?;
     field("full_dataset_link", &g.link)?;
-    field("species", g.organism.1)?;
-    field("tissue", g.tissue)?;
-    field("disease", g.disease)?;
-    if let Some(c) = g.cell_type {
+    field("species", &g.organism.1)?;
+    field("tissue", &g.tissue)?;
+    field("disease", &g.disease)?;
+    if let Some(c) = &g.cell_type {
         field("cell_type", c)?;
     }
     if let Some(i) = g.instrument {
@@ -612,9 +833,9 @@ fn write_pubmed(w: &mut dyn Write, g: &Gen, pmid: u32) -> std::io::Result<()> {
         "        </AuthorList>\n      </Article>\n      <MeshHeadingList>"
     )?;
     for (term, major) in [
-        (capitalise(g.disease), "Y"),
-        (capitalise(g.tissue), "N"),
-        (capitalise(g.organism.1), "N"),
+        (capitalise(&g.disease), "Y"),
+        (capitalise(&g.tissue), "N"),
+        (capitalise(&g.organism.1), "N"),
     ] {
         writeln!(w, "        <MeshHeading><DescriptorName MajorTopicYN=\"{major}\">{}</DescriptorName></MeshHeading>", esc(&term))?;
     }
@@ -625,42 +846,97 @@ fn write_pubmed(w: &mut dyn Write, g: &Gen, pmid: u32) -> std::io::Result<()> {
     writeln!(w, "        <ArticleId IdType=\"pubmed\">{pmid}</ArticleId>\n      </ArticleIdList>\n    </PubmedData>\n  </PubmedArticle>")
 }
 
-/// Writes `n` records to `out` (gzip when it ends in `.gz`), deterministically from `seed`.
-pub fn write_corpus(out: &Path, n: usize, format: Format, seed: u64) -> Result<()> {
-    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
-    let buf = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut w: Box<dyn Write> = if out.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::write::GzEncoder::new(
-            buf,
-            flate2::Compression::fast(),
-        ))
-    } else {
-        Box::new(buf)
-    };
+/// Writes `n` records to `out` (gzip when it ends in `.gz`), deterministically from `seed`,
+/// and, when asked, the indexed text of each as JSON lines to `jsonl`.
+pub fn write_corpus(
+    out: &Path,
+    n: usize,
+    format: Format,
+    seed: u64,
+    style: &Style,
+    jsonl: Option<&Path>,
+) -> Result<()> {
+    let mut w = create(out)?;
+    let mut side = jsonl.map(create).transpose()?;
+    let bar = (n >= 100_000 && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(n as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} records ({per_sec})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let article = format == Format::PubmedXml;
     match format {
         Format::OmicsdiXml => {
             writeln!(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<database>\n  <name>opendi-demo</name>")?;
             writeln!(w, "  <description>Records generated by opendi gen (seed {seed}); not real data</description>")?;
             writeln!(w, "  <release>1</release>\n  <release_date>2026-01-01</release_date>\n  <entry_count>{n}</entry_count>\n  <entries>")?;
-            for i in 0..n {
-                write_omicsdi(&mut w, &generate(&mut rng, i))?;
-            }
-            writeln!(w, "  </entries>\n</database>")?;
         }
         Format::PubmedXml => {
             writeln!(
                 w,
                 "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<PubmedArticleSet>"
             )?;
-            for i in 0..n {
-                let g = generate(&mut rng, i);
-                write_pubmed(&mut w, &g, 30_000_000 + i as u32)?;
-            }
-            writeln!(w, "</PubmedArticleSet>")?;
         }
+    }
+    for i in 0..n {
+        let g = match style {
+            Style::Templates => generate(&mut rng, i),
+            Style::Learned(l) => generate_learned(&mut rng, i, l, article),
+        };
+        let id = match format {
+            Format::OmicsdiXml => {
+                write_omicsdi(&mut w, &g)?;
+                g.accession.clone()
+            }
+            Format::PubmedXml => {
+                let pmid = 30_000_000 + i as u32;
+                write_pubmed(&mut w, &g, pmid)?;
+                pmid.to_string()
+            }
+        };
+        if let Some(side) = side.as_mut() {
+            serde_json::to_writer(
+                &mut *side,
+                &serde_json::json!({"id": id, "contents": indexed_text(&g)}),
+            )?;
+            writeln!(side)?;
+        }
+        if let Some(bar) = &bar {
+            if i % 4096 == 0 {
+                bar.set_position(i as u64);
+            }
+        }
+    }
+    match format {
+        Format::OmicsdiXml => writeln!(w, "  </entries>\n</database>")?,
+        Format::PubmedXml => writeln!(w, "</PubmedArticleSet>")?,
     }
     w.flush()?;
     drop(w);
+    if let Some(mut side) = side {
+        side.flush()?;
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     Ok(())
+}
+
+fn create(path: &Path) -> Result<Box<dyn Write>> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let buf = std::io::BufWriter::with_capacity(1 << 20, file);
+    Ok(if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::write::GzEncoder::new(
+            buf,
+            flate2::Compression::fast(),
+        ))
+    } else {
+        Box::new(buf)
+    })
 }
