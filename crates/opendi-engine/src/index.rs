@@ -4,27 +4,28 @@
 //! Invariant: the commit payload holds the highest store `seq` whose change is in the index;
 //! every change up to it is applied, none after it is required.
 
+use crate::query::{self, Compiler};
 use crate::store::{LinkCounts, StoredRecord};
 use crate::text::{organism_label, strip_tags};
 use crate::{EngineError, Result};
 use opendi_model::Publication;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::Path;
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::AggregationResults;
 use tantivy::aggregation::AggregationCollector;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{
-    AllQuery, BooleanQuery, MoreLikeThisQuery, Occur, Query, QueryParser, TermQuery,
-};
+use tantivy::query::{BooleanQuery, EmptyQuery, MoreLikeThisQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, OwnedValue, Schema, TextFieldIndexing, TextOptions,
     Value, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::tokenizer::{LowerCaser, RawTokenizer, TextAnalyzer};
 use tantivy::{
-    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+    index::SegmentId, DocAddress, DocId, Index, IndexReader, IndexWriter, Order, ReloadPolicy,
+    TantivyDocument, Term,
 };
 
 /// Tokenizer for identifiers: the whole value, lower-cased (`PXD000005` == `pxd000005`).
@@ -61,6 +62,8 @@ pub struct Fields {
     pub facet_tissue: Field,
     pub facet_cell_type: Field,
     pub stored_title: Field,
+    /// The title reduced to its words ([`title_key`]), for exact-title matches.
+    pub title_key: Field,
     /// The record's cluster head (its own id when alone): one hit per cluster.
     pub cluster: Field,
     /// 1 when the cluster has other members.
@@ -131,6 +134,7 @@ fn build_schema() -> (Schema, Fields) {
         facet_tissue: b.add_text_field("facet_tissue", facet.clone()),
         facet_cell_type: b.add_text_field("facet_cell_type", facet),
         stored_title: b.add_text_field("stored_title", STORED),
+        title_key: b.add_text_field("title_key", STRING),
         cluster: b.add_u64_field("cluster", INDEXED | FAST | STORED),
         clustered: b.add_u64_field("clustered", STORED),
         citations: b.add_u64_field("citations", FAST | STORED),
@@ -139,8 +143,25 @@ fn build_schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
-/// Field weights for free-text queries (BM25 per field, summed).
-fn boosts(f: &Fields) -> Vec<(Field, f32)> {
+/// A title or query reduced to its words: lower case, one space between runs of letters and
+/// digits. Two titles with the same key read the same to a user.
+pub fn title_key(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(w.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+/// Field weights for free-text queries (BM25 per field, summed). The one place they live:
+/// the query compiler (`query.rs`) reads them for every unfielded clause.
+pub(crate) fn boosts(f: &Fields) -> Vec<(Field, f32)> {
     vec![
         (f.accession, 20.0),
         (f.title, 3.0),
@@ -163,7 +184,6 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     pub fields: Fields,
-    parser: QueryParser,
 }
 
 /// Sort orders for search results.
@@ -178,7 +198,7 @@ pub enum Sort {
     Citations,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SearchRequest {
     pub query: String,
     pub limit: usize,
@@ -192,6 +212,24 @@ pub struct SearchRequest {
     /// Every member of a cluster as its own hit (by default a cluster shows as one hit, its
     /// best-ranked member, with the others in [`Hit::also_in`]).
     pub expand_clusters: bool,
+    /// Also search for the synonyms a vocabulary gives for the query's words (on by default).
+    pub expand: bool,
+}
+
+impl Default for SearchRequest {
+    fn default() -> Self {
+        SearchRequest {
+            query: String::new(),
+            limit: 0,
+            offset: 0,
+            facets: false,
+            filters: Vec::new(),
+            sort: Sort::default(),
+            facet_size: 0,
+            expand_clusters: false,
+            expand: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -229,7 +267,36 @@ pub struct SearchResult {
     /// Parts of the query that could not be read as written and were read as plain terms.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Names the vocabularies added to the query ("also searched for …").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_searched_for: Vec<String>,
 }
+
+/// A user's query read and compiled.
+pub struct ParsedQuery {
+    pub query: Box<dyn Query>,
+    /// What was repaired, read as words or cut.
+    pub warnings: Vec<String>,
+    /// Names the vocabularies added.
+    pub also_searched_for: Vec<String>,
+}
+
+/// A request's query as the index runs it.
+pub(crate) struct Prepared {
+    pub query: Box<dyn Query>,
+    pub warnings: Vec<String>,
+    pub also_searched_for: Vec<String>,
+    /// Documents that match the query exactly (2: an accession, 1: the whole title), which
+    /// relevance order puts first.
+    pub exact: Tiers,
+}
+
+/// Per segment, the documents ranked ahead of BM25 order, with their tier.
+pub(crate) type Tiers = HashMap<SegmentId, HashMap<DocId, u8>>;
+
+/// How many exact matches of each kind are ranked first (an accession names one record or a
+/// cluster; a title a handful).
+const MAX_EXACT: usize = 100;
 
 impl SearchIndex {
     pub fn open(dir: &Path) -> Result<SearchIndex> {
@@ -263,16 +330,10 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let mut parser =
-            QueryParser::for_index(&index, boosts(&fields).iter().map(|(f, _)| *f).collect());
-        for (f, b) in boosts(&fields) {
-            parser.set_field_boost(f, b);
-        }
         Ok(SearchIndex {
             index,
             reader,
             fields,
-            parser,
         })
     }
 
@@ -355,6 +416,7 @@ impl SearchIndex {
         }
         doc.add_text(f.title, &d.title);
         doc.add_text(f.stored_title, &d.title);
+        doc.add_text(f.title_key, title_key(&d.title));
         doc.add_text(f.description, strip_tags(&d.description));
         for k in d.submitter_keywords.iter().chain(&d.curator_keywords) {
             doc.add_text(f.keywords, k);
@@ -446,14 +508,108 @@ impl SearchIndex {
         })
     }
 
-    /// Parses a user query leniently: what cannot be read as query syntax is read as terms.
-    pub fn parse_query(&self, q: &str) -> (Box<dyn Query>, Vec<String>) {
-        let q = q.trim();
-        if q.is_empty() || q == "*" || q == "*:*" {
-            return (Box::new(AllQuery), vec![]);
+    /// Reads a user query in opendi's query language (`query.rs`); never fails on the
+    /// query's text: what cannot be read as written is repaired or read as words, with
+    /// warnings. With `synonyms`, plain words also search for the vocabulary's names for them;
+    /// the names added are returned.
+    pub fn parse_query(
+        &self,
+        q: &str,
+        synonyms: Option<&opendi_vocab::Synonyms>,
+    ) -> Result<ParsedQuery> {
+        let (mut node, mut warnings) = query::parse(q);
+        let mut added = Vec::new();
+        if let Some(syn) = synonyms {
+            node = query::expand(node, syn, &mut added);
         }
-        let (query, errors) = self.parser.parse_query_lenient(q);
-        (query, errors.into_iter().map(|e| e.to_string()).collect())
+        let searcher = self.reader.searcher();
+        let mut compiler = Compiler::new(&self.fields, &searcher);
+        let compiled = compiler.compile(&node)?;
+        warnings.append(&mut compiler.warnings);
+        let query: Box<dyn Query> = match compiled {
+            Some(q) => q,
+            None => {
+                warnings.push("nothing in the query could be searched for".into());
+                Box::new(EmptyQuery)
+            }
+        };
+        Ok(ParsedQuery {
+            query,
+            warnings,
+            also_searched_for: added,
+        })
+    }
+
+    /// The query, filters and exact matches of a request.
+    pub(crate) fn prepare(
+        &self,
+        req: &SearchRequest,
+        synonyms: Option<&opendi_vocab::Synonyms>,
+    ) -> Result<Prepared> {
+        let synonyms = synonyms.filter(|_| req.expand);
+        let ParsedQuery {
+            query,
+            mut warnings,
+            also_searched_for,
+        } = self.parse_query(&req.query, synonyms)?;
+        let query = self.with_filters(query, &req.filters, &mut warnings);
+        let exact = if req.sort == Sort::Relevance {
+            self.exact_matches(&req.query, &*query)?
+        } else {
+            Tiers::new()
+        };
+        Ok(Prepared {
+            query,
+            warnings,
+            also_searched_for,
+            exact,
+        })
+    }
+
+    /// Documents matching `query` whose accession is the whole query (tier 2) or whose title
+    /// reads as the whole query (tier 1). BM25 alone can rank a long title that repeats the
+    /// words above the record the user named exactly.
+    fn exact_matches(&self, raw: &str, query: &dyn Query) -> Result<Tiers> {
+        let mut tiers = Tiers::new();
+        let text = raw.trim();
+        let text = text
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .unwrap_or(text)
+            .trim();
+        if text.is_empty() {
+            return Ok(tiers);
+        }
+        let searcher = self.reader.searcher();
+        let f = &self.fields;
+        let mut probes: Vec<(u8, Term)> = Vec::new();
+        if !text.contains(char::is_whitespace) {
+            probes.push((2, Term::from_field_text(f.accession, &text.to_lowercase())));
+        }
+        let key = title_key(text);
+        if !key.is_empty() {
+            probes.push((1, Term::from_field_text(f.title_key, &key)));
+        }
+        for (tier, term) in probes {
+            let probe = BooleanQuery::new(vec![
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+                ),
+                (Occur::Must, query.box_clone()),
+            ]);
+            let top = searcher.search(&probe, &TopDocs::with_limit(MAX_EXACT).order_by_score())?;
+            for (_, addr) in top {
+                let seg = searcher.segment_reader(addr.segment_ord).segment_id();
+                let t = tiers
+                    .entry(seg)
+                    .or_default()
+                    .entry(addr.doc_id)
+                    .or_insert(0);
+                *t = (*t).max(tier);
+            }
+        }
+        Ok(tiers)
     }
 
     pub(crate) fn with_filters(
@@ -494,20 +650,29 @@ impl SearchIndex {
         Box::new(BooleanQuery::new(clauses))
     }
 
-    pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
+    pub fn search(
+        &self,
+        req: &SearchRequest,
+        synonyms: Option<&opendi_vocab::Synonyms>,
+    ) -> Result<SearchResult> {
         let searcher = self.reader.searcher();
-        let (query, mut warnings) = self.parse_query(&req.query);
-        let query = self.with_filters(query, &req.filters, &mut warnings);
+        let Prepared {
+            query,
+            warnings,
+            also_searched_for,
+            exact,
+        } = self.prepare(req, synonyms)?;
         let limit = req.limit.max(1);
         let (hits, count) = if req.expand_clusters {
-            let (ranked, count) = self.ranked(&searcher, &*query, req.sort, limit, req.offset)?;
+            let (ranked, count) =
+                self.ranked(&searcher, &*query, req.sort, &exact, limit, req.offset)?;
             let hits = ranked
                 .into_iter()
                 .map(|(score, addr)| self.hit(&searcher, addr, score))
                 .collect::<Result<Vec<_>>>()?;
             (hits, count)
         } else {
-            self.collapsed(&searcher, &*query, req, limit)?
+            self.collapsed(&searcher, &*query, req, &exact, limit)?
         };
         let facets = if req.facets {
             self.facet_counts(&*query, req.facet_size.max(1))?
@@ -519,6 +684,7 @@ impl SearchIndex {
             hits,
             facets,
             warnings,
+            also_searched_for,
         })
     }
 
@@ -530,12 +696,13 @@ impl SearchIndex {
         searcher: &tantivy::Searcher,
         query: &dyn Query,
         req: &SearchRequest,
+        exact: &Tiers,
         limit: usize,
     ) -> Result<(Vec<Hit>, usize)> {
         let want = req.offset + limit;
         let mut window = want + want / 2 + 10;
         loop {
-            let (ranked, count) = self.ranked(searcher, query, req.sort, window, 0)?;
+            let (ranked, count) = self.ranked(searcher, query, req.sort, exact, window, 0)?;
             let mut seen = std::collections::HashSet::new();
             let mut hits = Vec::with_capacity(limit);
             let mut skipped = 0;
@@ -566,16 +733,34 @@ impl SearchIndex {
     }
 
     /// The `limit` best documents after `offset` in the requested order, and the match count.
+    /// In relevance order, exact matches (`exact`) come first, by tier, then BM25.
     fn ranked(
         &self,
         searcher: &tantivy::Searcher,
         query: &dyn Query,
         sort: Sort,
+        exact: &Tiers,
         limit: usize,
         offset: usize,
     ) -> Result<(Vec<(f32, DocAddress)>, usize)> {
         let top = TopDocs::with_limit(limit.max(1)).and_offset(offset);
         Ok(match sort {
+            Sort::Relevance if !exact.is_empty() => {
+                let exact = std::sync::Arc::new(exact.clone());
+                let tweaked = top.tweak_score(move |seg: &tantivy::SegmentReader| {
+                    let tiers = exact.get(&seg.segment_id()).cloned().unwrap_or_default();
+                    move |doc: DocId, score: tantivy::Score| {
+                        (tiers.get(&doc).copied().unwrap_or(0), score)
+                    }
+                });
+                let (docs, count) = searcher.search(query, &(tweaked, Count))?;
+                (
+                    docs.into_iter()
+                        .map(|((_, score), addr)| (score, addr))
+                        .collect(),
+                    count,
+                )
+            }
             Sort::Relevance => searcher.search(query, &(top.order_by_score(), Count))?,
             Sort::DateDesc | Sort::DateAsc => {
                 let order = if sort == Sort::DateDesc {
@@ -743,15 +928,18 @@ impl SearchIndex {
     /// The record ids of every document matching `req` (query and filters), in the request's
     /// sort order, every cluster member included; `limit` and `offset` are ignored. For exports that stream a whole result:
     /// ids come from the `rid` fast field, so no stored document is read.
-    pub fn matching_rids(&self, req: &SearchRequest) -> Result<Vec<u64>> {
+    pub fn matching_rids(
+        &self,
+        req: &SearchRequest,
+        synonyms: Option<&opendi_vocab::Synonyms>,
+    ) -> Result<Vec<u64>> {
         let searcher = self.reader.searcher();
-        let (query, mut warnings) = self.parse_query(&req.query);
-        let query = self.with_filters(query, &req.filters, &mut warnings);
+        let Prepared { query, exact, .. } = self.prepare(req, synonyms)?;
         let count = searcher.search(&query, &Count)?;
         if count == 0 {
             return Ok(Vec::new());
         }
-        let (ranked, _) = self.ranked(&searcher, &*query, req.sort, count, 0)?;
+        let (ranked, _) = self.ranked(&searcher, &*query, req.sort, &exact, count, 0)?;
         let addrs: Vec<DocAddress> = ranked.into_iter().map(|(_, a)| a).collect();
         let columns = searcher
             .segment_readers()

@@ -7,15 +7,19 @@
 mod index;
 pub mod links;
 mod portal;
+pub mod query;
 pub mod store;
 pub mod text;
 
-pub use index::{FacetCount, Hit, SearchIndex, SearchRequest, SearchResult, Sort, FACETS};
+pub use index::{
+    title_key, FacetCount, Hit, ParsedQuery, SearchIndex, SearchRequest, SearchResult, Sort, FACETS,
+};
 use opendi_model::{Dataset, Publication};
+pub use opendi_vocab::VocabConfig;
 pub use portal::{Highlighter, Suggestion, TermCount};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 pub use store::{
     Applied, Change, ChangeFilter, ChangeRow, Counters, HistoryEntry, LinkCounts, NewRecord,
     Outcome, PgStore, RecordKey, RecordRef, Relations, SqliteStore, Store, StoreStats,
@@ -75,6 +79,9 @@ pub struct EngineConfig {
     pub database: Option<String>,
     /// Memory the index writer may buffer before flushing a segment.
     pub index_heap_bytes: usize,
+    /// Where the vocabularies for query synonyms are (read at the first search that needs
+    /// them).
+    pub vocab: VocabConfig,
 }
 
 impl EngineConfig {
@@ -83,6 +90,7 @@ impl EngineConfig {
             data_dir: data_dir.into(),
             database: None,
             index_heap_bytes: 256 << 20,
+            vocab: VocabConfig::from_env(),
         }
     }
 }
@@ -96,6 +104,28 @@ pub struct Engine {
     writer: Mutex<Option<IndexWriter>>,
     config: EngineConfig,
     counts: Mutex<PendingCounts>,
+    synonyms: OnceLock<Arc<opendi_vocab::Synonyms>>,
+}
+
+/// Query synonyms, loaded once per vocabulary directory and process: loading HPO and the
+/// Cell Ontology takes a while, and tests and tools open many engines over the same files.
+fn shared_synonyms(config: &VocabConfig) -> Arc<opendi_vocab::Synonyms> {
+    static LOADED: Mutex<Vec<(Option<PathBuf>, Arc<opendi_vocab::Synonyms>)>> =
+        Mutex::new(Vec::new());
+    let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, s)) = loaded.iter().find(|(dir, _)| *dir == config.dir) {
+        return s.clone();
+    }
+    let started = std::time::Instant::now();
+    let vocab = opendi_vocab::Vocabulary::load(config);
+    let s = Arc::new(opendi_vocab::Synonyms::new(&vocab));
+    tracing::info!(
+        concepts = vocab.concepts.len(),
+        millis = started.elapsed().as_millis() as u64,
+        "query synonyms loaded"
+    );
+    loaded.push((config.dir.clone(), s.clone()));
+    s
 }
 
 /// Page views and downloads counted in memory and written together at most every
@@ -164,6 +194,7 @@ impl Engine {
                 by_id: Default::default(),
                 since: std::time::Instant::now(),
             }),
+            synonyms: OnceLock::new(),
         };
         if engine.store.last_seq()? > engine.index.committed_seq()? {
             match engine.catch_up() {
@@ -414,9 +445,30 @@ impl Engine {
         self.store.get(id)
     }
 
-    /// Searches; each hit of a cluster lists the cluster's other members ("also in").
+    /// The query synonyms (vocabularies loaded at the first call, then shared).
+    pub fn synonyms(&self) -> Arc<opendi_vocab::Synonyms> {
+        self.synonyms
+            .get_or_init(|| shared_synonyms(&self.config.vocab))
+            .clone()
+    }
+
+    /// Loads the vocabularies now rather than at the first search that needs them (a server
+    /// calls it at start, off the request path).
+    pub fn warm_up(&self) {
+        self.synonyms();
+    }
+
+    /// The synonyms a request's search uses: none when it turns expansion off or has no words.
+    fn synonyms_for(&self, req: &SearchRequest) -> Option<Arc<opendi_vocab::Synonyms>> {
+        (req.expand && req.query.chars().any(char::is_alphanumeric)).then(|| self.synonyms())
+    }
+
+    /// Searches; each hit of a cluster lists the cluster's other members ("also in"). Plain
+    /// words of the query also search for their synonyms unless `req.expand` is off; the
+    /// names added are in [`SearchResult::also_searched_for`].
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
-        let mut res = self.index.search(req)?;
+        let synonyms = self.synonyms_for(req);
+        let mut res = self.index.search(req, synonyms.as_deref())?;
         self.fill_also_in(&mut res.hits)?;
         Ok(res)
     }
@@ -462,7 +514,7 @@ impl Engine {
     pub fn matching_ids(&self, req: &SearchRequest) -> Result<Vec<i64>> {
         Ok(self
             .index
-            .matching_rids(req)?
+            .matching_rids(req, self.synonyms_for(req).as_deref())?
             .into_iter()
             .map(|r| r as i64)
             .collect())

@@ -3,7 +3,7 @@
 //! order. Kept apart from `index.rs` because none of it changes what is indexed: every function
 //! here reads the index as it is.
 
-use crate::index::{SearchIndex, SearchRequest, SearchResult};
+use crate::index::{FacetCount, Prepared, SearchIndex, SearchRequest, SearchResult};
 use crate::{Engine, Result};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -292,10 +292,16 @@ impl SearchIndex {
         Ok(out)
     }
 
-    /// A highlighter for `query` (the query string as the user typed it).
-    pub fn highlighter(&self, query: &str, max_chars: usize) -> Result<Highlighter> {
+    /// A highlighter for `query` (the query string as the user typed it); with `synonyms`,
+    /// the names a vocabulary adds are marked too.
+    pub fn highlighter(
+        &self,
+        query: &str,
+        synonyms: Option<&opendi_vocab::Synonyms>,
+        max_chars: usize,
+    ) -> Result<Highlighter> {
         let searcher = self.searcher();
-        let (q, _) = self.parse_query(query);
+        let q = self.parse_query(query, synonyms)?.query;
         let title = SnippetGenerator::create(&searcher, &*q, self.fields.title)?;
         let mut description = SnippetGenerator::create(&searcher, &*q, self.fields.description)?;
         description.set_max_num_chars(max_chars);
@@ -309,10 +315,15 @@ impl SearchIndex {
         &self,
         req: &SearchRequest,
         rank: Arc<HashMap<u64, u64>>,
+        synonyms: Option<&opendi_vocab::Synonyms>,
     ) -> Result<SearchResult> {
         let searcher = self.searcher();
-        let (query, mut warnings) = self.parse_query(&req.query);
-        let query = self.with_filters(query, &req.filters, &mut warnings);
+        let Prepared {
+            query,
+            warnings,
+            also_searched_for,
+            ..
+        } = self.prepare(req, synonyms)?;
         let top = TopDocs::with_limit(req.limit.max(1))
             .and_offset(req.offset)
             .tweak_score(move |seg: &tantivy::SegmentReader| {
@@ -345,6 +356,7 @@ impl SearchIndex {
             hits,
             facets,
             warnings,
+            also_searched_for,
         })
     }
 
@@ -393,10 +405,94 @@ impl SearchIndex {
     }
 }
 
+/// The facet a vocabulary concept's names belong to, as suggestions name it.
+fn vocab_kind(k: opendi_vocab::Kind) -> &'static str {
+    match k {
+        opendi_vocab::Kind::Disease | opendi_vocab::Kind::Phenotype => "disease",
+        opendi_vocab::Kind::CellType => "cell_type",
+        opendi_vocab::Kind::Tissue => "tissue",
+        opendi_vocab::Kind::Organism => "organism",
+    }
+}
+
+/// Vocabulary names read per completion request at most: each is counted in the index.
+const VOCAB_CANDIDATES: usize = 12;
+
+impl SearchIndex {
+    /// How many documents hold `name` as a phrase in any default text field.
+    fn phrase_count(&self, searcher: &Searcher, name: &str) -> Result<u64> {
+        let quoted = format!("\"{}\"", name.replace('"', " "));
+        let q = self.parse_query(&quoted, None)?.query;
+        Ok(searcher.search(&*q, &Count)? as u64)
+    }
+}
+
 impl Engine {
-    /// Completions for the word being typed; see [`SearchIndex::suggest`].
+    /// Vocabulary names (labels and synonyms) completing `prefix` that the index holds, with
+    /// how many datasets hold each, at most `limit`.
+    pub fn vocabulary_completions(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>> {
+        if prefix.trim().chars().count() < 3 || limit == 0 {
+            return Ok(vec![]);
+        }
+        let searcher = self.index().searcher();
+        let mut out: Vec<Suggestion> = Vec::new();
+        for c in self.synonyms().complete(prefix, VOCAB_CANDIDATES) {
+            if out.iter().any(|s| s.text.eq_ignore_ascii_case(&c.name)) {
+                continue;
+            }
+            let count = self.index().phrase_count(&searcher, &c.name)?;
+            if count > 0 {
+                out.push(Suggestion {
+                    text: c.name,
+                    kind: vocab_kind(c.kind).to_string(),
+                    count,
+                });
+            }
+        }
+        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.text.cmp(&b.text)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Completions for the word being typed: the index's own (see [`SearchIndex::suggest`])
+    /// with vocabulary names that datasets hold, placed after facet values and accessions and
+    /// before title words.
     pub fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>> {
-        self.index().suggest(prefix, limit)
+        let own = self.index().suggest(prefix, limit)?;
+        let vocab = self.vocabulary_completions(prefix, limit.div_ceil(3))?;
+        let (mut out, terms): (Vec<Suggestion>, Vec<Suggestion>) =
+            own.into_iter().partition(|s| s.kind != "term");
+        for v in vocab {
+            if !out.iter().any(|s| s.text.eq_ignore_ascii_case(&v.text)) {
+                out.push(v);
+            }
+        }
+        for t in terms {
+            if !out.iter().any(|s| s.text.eq_ignore_ascii_case(&t.text)) {
+                out.push(t);
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Facet values and vocabulary names matching a typed pattern (OmicsDI's
+    /// `getTermByPattern`): facet values holding a word starting with it, then vocabulary names
+    /// starting with it that datasets hold.
+    pub fn terms_matching(&self, pattern: &str, limit: usize) -> Result<Vec<FacetCount>> {
+        let mut out = self.index().facet_values_matching(pattern, limit)?;
+        for v in self.vocabulary_completions(pattern, limit)? {
+            if out.len() >= limit {
+                break;
+            }
+            if !out.iter().any(|c| c.value.eq_ignore_ascii_case(&v.text)) {
+                out.push(FacetCount {
+                    value: v.text,
+                    count: v.count,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// The most frequent title words; see [`SearchIndex::frequent_terms`].
@@ -413,7 +509,16 @@ impl Engine {
             .into_iter()
             .map(|(id, c)| (id as u64, c.views))
             .collect();
-        self.index().search_ranked(req, Arc::new(views))
+        let synonyms = self.synonyms_for(req);
+        self.index()
+            .search_ranked(req, Arc::new(views), synonyms.as_deref())
+    }
+
+    /// A highlighter for a request's query, marking the synonyms it would search for too.
+    pub fn highlighter(&self, req: &SearchRequest, max_chars: usize) -> Result<Highlighter> {
+        let synonyms = self.synonyms_for(req);
+        self.index()
+            .highlighter(&req.query, synonyms.as_deref(), max_chars)
     }
 
     /// Record ids with their page views, most viewed first, at most `limit`.

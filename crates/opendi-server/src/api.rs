@@ -87,6 +87,7 @@ pub async fn search(
         sort: sort(&p)?,
         facet_size: p.number("faceCount", 20, 0, 1000)?,
         expand_clusters: p.get("clusters") == Some("expand"),
+        expand: p.switch("expand", true)?,
     };
     let size = req.limit;
     let res = state
@@ -98,6 +99,7 @@ pub async fn search(
                 datasets,
                 facets: dto::facets(&res.facets),
                 warnings: res.warnings,
+                also_searched_for: res.also_searched_for,
             })
         })
         .await?;
@@ -563,7 +565,7 @@ pub async fn term_by_pattern(
         return Ok(Json(json!({ "total_count": 0, "items": [] })));
     }
     let found = state
-        .blocking(move |e| Ok(e.index().facet_values_matching(&pattern, size)?))
+        .blocking(move |e| Ok(e.terms_matching(&pattern, size)?))
         .await?;
     let items: Vec<Value> = found.iter().map(|c| json!({ "name": c.value })).collect();
     Ok(Json(json!({ "total_count": items.len(), "items": items })))

@@ -46,6 +46,9 @@ pub struct SearchResponse {
     pub facets: Vec<FacetDto>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Synonyms the query was expanded with (`expand=off` turns expansion off).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_searched_for: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]

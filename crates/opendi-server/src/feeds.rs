@@ -30,6 +30,7 @@ fn request(p: &Params, default_sort: Sort) -> Result<SearchRequest, AppError> {
         query: p.get("q").unwrap_or("").to_string(),
         filters: p.filters()?,
         sort,
+        expand: p.switch("expand", true)?,
         ..Default::default()
     })
 }
@@ -42,6 +43,9 @@ fn search_query(req: &SearchRequest) -> String {
     }
     for (k, v) in &req.filters {
         pairs.push(("filter", format!("{k}:{v}")));
+    }
+    if !req.expand {
+        pairs.push(("expand", "off".into()));
     }
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }

@@ -76,6 +76,13 @@ fn feed_params(with_size: bool) -> Vec<Value> {
     let mut v = vec![
         param("q", "query", false, json!({"type": "string"}), "query"),
         param(
+            "expand",
+            "query",
+            false,
+            json!({"type": "string", "enum": ["on", "off"], "default": "on"}),
+            "also search for synonyms",
+        ),
+        param(
             "filter",
             "query",
             false,
@@ -104,7 +111,8 @@ fn feed_params(with_size: bool) -> Vec<Value> {
 
 pub fn document() -> Value {
     let search_params = vec![
-        param("query", "query", false, json!({"type": "string"}), "query: terms, \"phrases\", field:value, AND/OR/NOT; empty for all"),
+        param("query", "query", false, json!({"type": "string"}), "query: terms, \"phrases\", field:value, AND/OR/NOT, +/-, wildcards, fuzzy~, ranges (docs/search.md); empty for all"),
+        param("expand", "query", false, json!({"type": "string", "enum": ["on", "off"], "default": "on"}), "opendi extension: also search for synonyms of the query's words (alsoSearchedFor lists them)"),
         param("sortfield", "query", false, json!({"type": "string", "enum": ["relevance", "publication_date"]}), "sort field"),
         param("order", "query", false, json!({"type": "string", "enum": ["ascending", "descending"]}), "sort order (date sort)"),
         param("start", "query", false, json!({"type": "integer", "minimum": 0, "maximum": crate::api::MAX_START, "default": 0}), "offset of the first result"),
@@ -155,7 +163,7 @@ pub fn document() -> Value {
         "/ws/term/getTermByPattern": op("Term suggestions for a typed pattern",
             vec![param("q", "query", false, json!({"type": "string", "minLength": 3}), "pattern (at least 3 characters)"),
                  param("size", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 10}), "how many")],
-            ok("DictWords", "organism, disease, tissue, cell type and omics labels")),
+            ok("DictWords", "organism, disease, tissue, cell type and omics labels, then vocabulary names datasets hold")),
         "/ws/term/frequentlyTerm/list": op("Most frequent words of a field",
             vec![param("domain", "query", false, json!({"type": "string"}), "repository key; omics or absent for all"),
                  param("field", "query", false, json!({"type": "string", "enum": ["description", "name", "title", "keywords"], "default": "description"}), "field"),
@@ -165,11 +173,12 @@ pub fn document() -> Value {
             vec![param("q", "query", false, json!({"type": "string"}), "query (as /ws/dataset/search)"),
                  param("filter", "query", false, list.clone(), "FACET:VALUE, repeatable"),
                  param("sort", "query", false, json!({"type": "string", "enum": ["relevance", "date_desc", "date_asc"]}), "order"),
+                 param("expand", "query", false, json!({"type": "string", "enum": ["on", "off"], "default": "on"}), "also search for synonyms of the query's words (also_searched_for lists them)"),
                  param("size", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 20}), "page size"),
                  param("facets", "query", false, json!({"type": "integer", "minimum": 0, "maximum": 1000, "default": 10}), "values per facet (0: none)"),
-                 param("cursor", "query", false, json!({"type": "string"}), "the next value of the previous page; alone, without q/filter/sort")],
+                 param("cursor", "query", false, json!({"type": "string"}), "the next value of the previous page; alone, without q/filter/sort/expand")],
             ok("V1Search", "a page of results")),
-        "/api/v1/suggest": op("Completions for the search box: the last word of q completed from the index (title words, accessions, facet values)",
+        "/api/v1/suggest": op("Completions for the search box: the last word of q completed from the index (title words, accessions, facet values) and from vocabulary names datasets hold",
             vec![param("q", "query", false, json!({"type": "string", "maxLength": 200}), "what is typed; the last word (2+ characters) is completed"),
                  param("size", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 20, "default": 8}), "how many")],
             ok("Suggestions", "each with the whole query it makes (value), the completed text, its kind and a dataset count")),
@@ -220,7 +229,8 @@ pub fn document() -> Value {
                 "id": { "type": "string" }, "label": { "type": "string" }, "total": { "type": "integer" },
                 "facetValues": { "type": "array", "items": { "type": "object", "properties": {
                     "value": { "type": "string" }, "count": { "type": "string" }, "label": { "type": "string" } } } } } } },
-            "warnings": list } },
+            "warnings": list,
+            "alsoSearchedFor": list } },
         "DatasetList": { "type": "object", "properties": { "count": { "type": "integer" },
             "datasets": { "type": "array", "items": { "$ref": "#/components/schemas/DatasetSummary" } } } },
         "DatasetDetail": { "type": "object", "required": ["id", "source", "name"], "properties": {
@@ -270,7 +280,8 @@ pub fn document() -> Value {
             "facets": { "type": "object", "additionalProperties": { "type": "array", "items": { "type": "object", "properties": {
                 "value": { "type": "string" }, "count": { "type": "integer" } } } } },
             "next": { "type": ["string", "null"], "description": "cursor of the next page; null on the last" },
-            "warnings": list } },
+            "warnings": list,
+            "also_searched_for": list } },
         "Changes": { "type": "object", "properties": {
             "changes": { "type": "array", "items": { "type": "object", "properties": {
                 "seq": { "type": "integer" }, "repository": { "type": "string" }, "accession": { "type": "string" },

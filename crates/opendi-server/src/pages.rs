@@ -71,8 +71,17 @@ pub fn error_page(status: StatusCode, message: &str) -> String {
     .unwrap_or_else(|_| "<!doctype html><title>error</title><p>error</p>".to_string())
 }
 
-fn search_href(q: &str, filters: &[(String, String)], sort: &str, page: usize) -> String {
+fn search_href(
+    q: &str,
+    expand: bool,
+    filters: &[(String, String)],
+    sort: &str,
+    page: usize,
+) -> String {
     let mut s = format!("/search?q={}", query_value(q));
+    if !expand {
+        s.push_str("&expand=off");
+    }
     for (k, v) in filters {
         s.push_str(&format!("&filter={}", query_value(&format!("{k}:{v}"))));
     }
@@ -88,6 +97,7 @@ fn search_href(q: &str, filters: &[(String, String)], sort: &str, page: usize) -
 fn filter_href(facet: &str, value: &str) -> String {
     search_href(
         "",
+        true,
         &[(facet.to_string(), value.to_string())],
         "relevance",
         1,
@@ -260,6 +270,7 @@ pub async fn search(
         }
     };
     let page = p.number("page", 1, 1, MAX_START / PAGE_SIZE)?;
+    let expand = p.switch("expand", true)?;
     let req = SearchRequest {
         query: q.clone(),
         limit: PAGE_SIZE,
@@ -268,6 +279,7 @@ pub async fn search(
         filters: filters.clone(),
         sort,
         facet_size: 15,
+        expand,
         ..Default::default()
     };
     let sort_for_engine = sort_name.clone();
@@ -277,7 +289,7 @@ pub async fn search(
             let hl = if req.query.trim().is_empty() {
                 None
             } else {
-                Some(e.index().highlighter(&req.query, SNIPPET_CHARS)?)
+                Some(e.highlighter(&req, SNIPPET_CHARS)?)
             };
             let items: Vec<ResultItem> = summaries(e, &res.hits, None)?
                 .into_iter()
@@ -307,7 +319,7 @@ pub async fn search(
                             c.value.clone()
                         },
                         count: c.count,
-                        href: search_href(&q, &f, &sort_name, 1),
+                        href: search_href(&q, expand, &f, &sort_name, 1),
                         selected,
                     }
                 })
@@ -338,7 +350,7 @@ pub async fn search(
                 } else {
                     v.clone()
                 },
-                remove_href: search_href(&q, &rest, &sort_name, 1),
+                remove_href: search_href(&q, expand, &rest, &sort_name, 1),
             }
         })
         .collect();
@@ -346,7 +358,7 @@ pub async fn search(
     let window: Vec<PageLink> = (page.saturating_sub(3).max(1)..=(page + 3).min(pages))
         .map(|n| PageLink {
             number: n,
-            href: search_href(&q, &filters, &sort_name, n),
+            href: search_href(&q, expand, &filters, &sort_name, n),
             current: n == page,
         })
         .collect();
@@ -356,11 +368,11 @@ pub async fn search(
             (
                 k.to_string(),
                 l.to_string(),
-                search_href(&q, &filters, k, 1),
+                search_href(&q, expand, &filters, k, 1),
             )
         })
         .collect();
-    let href_to = |n: usize| search_href(&q, &filters, &sort_name, n);
+    let href_to = |n: usize| search_href(&q, expand, &filters, &sort_name, n);
     let prev_href = (page > 1).then(|| href_to(page - 1));
     let next_href = (page < pages).then(|| href_to(page + 1));
     let first_href = (page > 1).then(|| href_to(1));
@@ -380,8 +392,12 @@ pub async fn search(
         prev_href,
         next_href,
         first_href,
-        clear_href => search_href(&q, &[], &sort_name, 1),
+        clear_href => search_href(&q, expand, &[], &sort_name, 1),
         warnings => res.warnings,
+        also_searched_for => res.also_searched_for,
+        expand,
+        expand_off_href => search_href(&q, false, &filters, &sort_name, 1),
+        expand_on_href => search_href(&q, true, &filters, &sort_name, 1),
     };
     Ok(Html(render("search.html", ctx)?))
 }

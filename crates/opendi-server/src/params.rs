@@ -56,6 +56,18 @@ impl Params {
         Ok(n)
     }
 
+    /// An on/off switch (`on`/`off`, `true`/`false`, `1`/`0`, `yes`/`no`), `default` when absent.
+    pub fn switch(&self, key: &str, default: bool) -> Result<bool, AppError> {
+        match self.get(key).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("on" | "true" | "1" | "yes") => Ok(true),
+            Some("off" | "false" | "0" | "no") => Ok(false),
+            Some(v) => Err(AppError::BadRequest(format!(
+                "parameter {key} must be on or off, not {v:?}"
+            ))),
+        }
+    }
+
     /// Facet filters `FACET:VALUE` (the value may itself hold colons).
     pub fn filters(&self) -> Result<Vec<(String, String)>, AppError> {
         let known: Vec<&str> = opendi_engine::FACETS.iter().map(|(n, _)| *n).collect();

@@ -20,6 +20,13 @@ struct Cursor {
     f: Vec<(String, String)>,
     s: Sort,
     o: usize,
+    /// Synonym expansion (absent in cursors issued before it existed: on).
+    #[serde(default = "on")]
+    e: bool,
+}
+
+fn on() -> bool {
+    true
 }
 
 fn sort_param(p: &Params) -> Result<Sort, AppError> {
@@ -47,9 +54,13 @@ pub async fn search(
         Some(c) => {
             // The cursor is the search: sending a query or filters beside it would be
             // ambiguous, so it is refused rather than half-honoured.
-            if p.get("q").is_some() || p.get("filter").is_some() || p.get("sort").is_some() {
+            if p.get("q").is_some()
+                || p.get("filter").is_some()
+                || p.get("sort").is_some()
+                || p.get("expand").is_some()
+            {
                 return Err(AppError::BadRequest(
-                    "send either cursor or q/filter/sort, not both".into(),
+                    "send either cursor or q/filter/sort/expand, not both".into(),
                 ));
             }
             let s = from_token(c).ok_or_else(bad_cursor)?;
@@ -60,6 +71,7 @@ pub async fn search(
             f: p.filters()?,
             s: sort_param(&p)?,
             o: 0,
+            e: p.switch("expand", true)?,
         },
     };
     if cursor.o > MAX_START {
@@ -77,6 +89,7 @@ pub async fn search(
         // Every record its own hit: pages then add up to `count`, and an offset cursor
         // walks one fixed order.
         expand_clusters: true,
+        expand: cursor.e,
     };
     let (res, items) = state
         .blocking(move |e| {
@@ -105,6 +118,7 @@ pub async fn search(
         "facets": facets,
         "next": next,
         "warnings": res.warnings,
+        "also_searched_for": res.also_searched_for,
     })))
 }
 

@@ -20,7 +20,7 @@ mod tissues;
 
 pub use annotate::{Annotator, Found};
 pub use load::{SourceReport, VocabConfig};
-pub use synonyms::{Expansion, Synonyms};
+pub use synonyms::{Completion, Expansion, Synonyms};
 
 /// What a concept is about; decides which dataset field a found term goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -25,6 +25,19 @@ pub struct Expansion {
 pub struct Synonyms {
     concepts: Vec<Concept>,
     matcher: Matcher,
+    /// Every name a user may type, by lower-case key (sorted), for completions.
+    names: Vec<(String, u32)>,
+}
+
+/// A vocabulary name that completes what a user is typing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The name as the vocabulary writes it.
+    pub name: String,
+    /// What the concept is about.
+    pub kind: crate::Kind,
+    /// The concept's CURIE.
+    pub concept: String,
 }
 
 /// Which names of a concept a query may use and be expanded with.
@@ -48,7 +61,93 @@ impl Synonyms {
     pub fn new(vocab: &Vocabulary) -> Synonyms {
         let concepts = vocab.concepts.clone();
         let matcher = Matcher::build(&concepts, |_, n| query_forms(n));
-        Synonyms { concepts, matcher }
+        let mut names = Vec::new();
+        for (i, c) in concepts.iter().enumerate() {
+            for n in &c.names {
+                // Completions offer words to read: no ids, no context words, no short
+                // abbreviations (they complete too much and say too little).
+                let offered = match n.usage {
+                    NameUse::Label | NameUse::Exact | NameUse::Related => true,
+                    NameUse::Abbreviation => n.text.chars().count() >= 4,
+                    NameUse::Identifier | NameUse::Context => false,
+                };
+                if offered {
+                    names.push((n.text.to_lowercase(), i as u32));
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        Synonyms {
+            concepts,
+            matcher,
+            names,
+        }
+    }
+
+    /// Names starting with `prefix` (letter case ignored), shortest first, at most `limit`
+    /// (one per name; a name several concepts share comes once). A binary search over the
+    /// sorted names, so cheap enough for every keystroke.
+    pub fn complete(&self, prefix: &str, limit: usize) -> Vec<Completion> {
+        let p = prefix.trim().to_lowercase();
+        if p.is_empty() || limit == 0 {
+            return Vec::new();
+        }
+        let start = self.names.partition_point(|(k, _)| k.as_str() < p.as_str());
+        let mut found: Vec<&(String, u32)> = Vec::new();
+        // Read a bounded run: a two-letter prefix may start thousands of names, and the
+        // shortest ones are the likeliest completions anyway.
+        for entry in self.names[start..].iter().take(5_000) {
+            if !entry.0.starts_with(&p) {
+                break;
+            }
+            if found.last().is_none_or(|l| l.0 != entry.0) {
+                found.push(entry);
+            }
+        }
+        found.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
+        found
+            .into_iter()
+            .take(limit)
+            .filter_map(|(key, i)| {
+                let c = self.concepts.get(*i as usize)?;
+                let name = c
+                    .names
+                    .iter()
+                    .find(|n| n.text.to_lowercase() == *key)
+                    .map_or_else(|| key.clone(), |n| n.text.clone());
+                Some(Completion {
+                    name,
+                    kind: c.kind,
+                    concept: c.id.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The names found in a run of plain query words, each a whole run of words, with the
+    /// byte range it covers in `words` and its alternatives. For callers that build queries
+    /// themselves rather than rewrite query text (see [`Synonyms::expand_query`]).
+    pub fn expansions(&self, words: &str) -> Vec<(std::ops::Range<usize>, Expansion)> {
+        let n = text::normalize(words);
+        let mut out = Vec::new();
+        for hit in self.matcher.find(words, &n) {
+            // The name must cover whole query words: "cell-based" does not hold "cell".
+            let whole = |at: usize| {
+                at == 0
+                    || at == words.len()
+                    || words.as_bytes()[at - 1].is_ascii_whitespace()
+                    || words.as_bytes()[at].is_ascii_whitespace()
+            };
+            if !whole(hit.start) || !whole(hit.end) {
+                continue;
+            }
+            let term = &words[hit.start..hit.end];
+            if let Some(e) = self.expand(term).into_iter().find(|e| e.term == term) {
+                out.push((hit.start..hit.end, e));
+            }
+        }
+        out
     }
 
     /// The alternatives for names found in `phrase`: each name (a whole run of words, the
@@ -139,25 +238,11 @@ impl Synonyms {
 
     /// Plain words: each name found (whole words only) becomes `(words OR "alt" …)`.
     fn rewrite_words(&self, words: &str, added_all: &mut Vec<String>) -> String {
-        let n = text::normalize(words);
         let mut out = String::new();
         let mut last = 0;
-        for hit in self.matcher.find(words, &n) {
-            // The name must cover whole query words: "cell-based" does not hold "cell".
-            let whole = |at: usize| {
-                at == 0
-                    || at == words.len()
-                    || words.as_bytes()[at - 1].is_ascii_whitespace()
-                    || words.as_bytes()[at].is_ascii_whitespace()
-            };
-            if !whole(hit.start) || !whole(hit.end) {
-                continue;
-            }
-            let term = &words[hit.start..hit.end];
-            let Some(e) = self.expand(term).into_iter().find(|e| e.term == term) else {
-                continue;
-            };
-            out.push_str(&words[last..hit.start]);
+        for (span, e) in self.expansions(words) {
+            let term = &words[span.clone()];
+            out.push_str(&words[last..span.start]);
             let own = if term.contains(char::is_whitespace) {
                 format!("\"{term}\"")
             } else {
@@ -165,7 +250,7 @@ impl Synonyms {
             };
             out.push_str(&alternatives(&own, &e.added));
             note(added_all, &e.added);
-            last = hit.end;
+            last = span.end;
         }
         out.push_str(&words[last..]);
         out
@@ -349,5 +434,32 @@ mod tests {
         assert_eq!(q, "((human OR \"Homo sapiens\" OR humans OR \"human subjects\" OR 9606) OR title:\"human\")");
         let (q, _) = s.expand_query("cell-based  assay");
         assert_eq!(q, "cell-based  assay");
+    }
+
+    #[test]
+    fn spans_of_names_in_plain_words() {
+        let s = synonyms();
+        let found = s.expansions("severe aplastic anemia in human");
+        let spans: Vec<_> = found
+            .iter()
+            .map(|(r, e)| (r.clone(), e.term.as_str()))
+            .collect();
+        assert_eq!(spans, vec![(7..22, "aplastic anemia"), (26..31, "human")]);
+        assert!(s.expansions("cell-based").is_empty());
+    }
+
+    #[test]
+    fn completes_names_shortest_first() {
+        let s = synonyms();
+        let c = s.complete("aplastic an", 5);
+        let names: Vec<_> = c.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["Aplastic anemia", "Aplastic anaemia"]);
+        assert_eq!(c[0].concept, "HP:0001915");
+        assert!(s.complete("zzzzq", 5).is_empty());
+        assert!(s.complete("", 5).is_empty());
+        assert!(s
+            .complete("Homo", 3)
+            .iter()
+            .any(|c| c.name == "Homo sapiens"));
     }
 }

@@ -126,7 +126,11 @@ pub struct SearchArgs {
     /// its timings `{"query", "count", "micros": [...]}`: the in-process latency benchmark.
     #[arg(long, requires = "queries")]
     repeat: Option<usize>,
-    /// The query (terms, "phrases", field:value, AND/OR/NOT).
+    /// Search only for the words as written, not for their synonyms (human = Homo sapiens).
+    #[arg(long)]
+    no_expand: bool,
+    /// The query (terms, "phrases", field:value, AND/OR/NOT, wildcards, fuzzy~, ranges;
+    /// see docs/search.md).
     query: Option<String>,
 }
 
@@ -227,6 +231,7 @@ fn search_request(args: &SearchArgs, query: &str) -> Result<SearchRequest> {
         sort: parse_sort(&args.sort)?,
         facet_size: 20,
         expand_clusters: args.all_members,
+        expand: !args.no_expand,
     })
 }
 
@@ -271,6 +276,17 @@ fn search(data_dir: &std::path::Path, args: &SearchArgs) -> Result<()> {
     }
     for w in &res.warnings {
         writeln!(out, "note: {w}")?;
+    }
+    if !res.also_searched_for.is_empty() {
+        writeln!(
+            out,
+            "also searched for {} (--no-expand: only your words)",
+            res.also_searched_for
+                .iter()
+                .map(|a| format!("\"{a}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
     }
     writeln!(out, "{} datasets match", res.count)?;
     for (i, h) in res.hits.iter().enumerate() {
@@ -519,6 +535,11 @@ fn serve(data_dir: &std::path::Path, addr: &str) -> Result<()> {
             std::time::Duration::from_secs(1),
         )?;
     }
+    // Load the vocabularies off the request path, so the first search does not wait.
+    let warm = std::sync::Arc::clone(&engine);
+    std::thread::Builder::new()
+        .name("opendi-vocab".into())
+        .spawn(move || warm.warm_up())?;
     opendi_server::serve(opendi_server::AppState::shared(engine), addr, |local| {
         eprintln!("opendi: serving http://{local}/ (Ctrl-C stops)");
     })

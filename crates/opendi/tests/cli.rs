@@ -495,3 +495,61 @@ fn gen_learns_from_the_corpora_deterministically() {
     assert_eq!(s["new"], 300, "{s}");
     assert_eq!(s["errors"], 0, "{s}");
 }
+
+/// Synonym expansion from the command line: a word finds the record that writes only a
+/// synonym of it and says what it added; `--no-expand` searches the word as written. Bad
+/// syntax is a note, not a failure. The record names its organism by taxon id only, which
+/// ingest does not annotate, so only the expansion `human` -> `9606` can find it.
+#[test]
+fn search_expands_synonyms_unless_told_not_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("sleep.jsonld");
+    std::fs::write(
+        &file,
+        r#"{"@context": "https://schema.org/", "@type": "Dataset",
+            "identifier": "SLEEP-1", "name": "A sleep study",
+            "description": "Actigraphy of NCBI taxon 9606 over four weeks."}"#,
+    )
+    .unwrap();
+    let out = opendi(d, &["ingest", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let on = json(&opendi(d, &["search", "--json", "human"]));
+    assert_eq!(on["count"], 1, "{on}");
+    let added: Vec<&str> = on["also_searched_for"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        added.contains(&"Homo sapiens") && added.contains(&"9606"),
+        "{added:?}"
+    );
+    let off = json(&opendi(d, &["search", "--json", "--no-expand", "human"]));
+    assert_eq!(off["count"], 0, "{off}");
+    assert!(off.get("also_searched_for").is_none(), "{off}");
+
+    let text = opendi(d, &["search", "human"]);
+    assert!(text.status.success());
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("also searched for ") && text.contains("\"Homo sapiens\""),
+        "{text}"
+    );
+    let text = opendi(d, &["search", "--no-expand", "human"]);
+    assert!(!String::from_utf8_lossy(&text.stdout).contains("also searched for"));
+
+    let bad = opendi(d, &["search", "(\"unclosed AND year:[2019"]);
+    assert!(
+        bad.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("note: "));
+}
