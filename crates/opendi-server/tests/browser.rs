@@ -872,8 +872,27 @@ fn xss_payloads_in_every_field_never_run() {
         let v = b.csp_violations();
         assert!(v.is_empty(), "{url}: something tried to run: {v:#?}");
     }
-    // The record's text is on its page as text: the payloads are shown, not run.
+    // The hostile record is among the results, and its page shows the payloads as text
+    // (so the pages above did render them): shown, not run.
+    b.goto(&format!("{base}/search?q=xssrecord"));
+    let hrefs: Vec<String> = b
+        .all("ol.results .title")
+        .iter()
+        .filter_map(|e| b.attr(e, "href"))
+        .collect();
+    assert!(
+        hrefs.iter().any(|h| h.ends_with("/dataset/pride/XSS0002")),
+        "the hostile record is a result: {hrefs:?}"
+    );
     b.goto(&format!("{base}/dataset/pride/XSS0002"));
+    let shown = b.js(
+        "return document.body.innerText.split('__xss=1').length - 1;",
+        json!([]),
+    );
+    assert!(
+        shown.as_u64().unwrap_or(0) >= 300,
+        "payloads shown as text on the dataset page: {shown}"
+    );
     let h1 = b.texts("article.dataset h1");
     assert!(
         h1.first()
@@ -881,7 +900,7 @@ fn xss_payloads_in_every_field_never_run() {
         "the title shows the payload as text: {h1:?}"
     );
     eprintln!(
-        "XSS: {} payloads in every field of a record, {} pages rendered in Chromium; none ran",
+        "XSS: {} payloads in every field of a record, {} pages rendered in Chromium; none ran; {shown} payload texts shown on the dataset page",
         XSS_PAYLOADS.len(),
         pages.len()
     );
