@@ -148,7 +148,10 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([str(binary), "--data-dir", str(WORK / "data"), "serve", "--addr",
-                               f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               f"127.0.0.1:{port}",
+                               # The load generator is one client: the per-client rate limit
+                               # of a public deployment would measure the limiter, not opendi.
+                               "--rate-limit", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 60
         while True:

@@ -33,6 +33,21 @@ const ID_TOKENIZER: &str = "id_lower";
 /// Tokenizer for prose: words, lower-cased, English stemming.
 const TEXT_TOKENIZER: &str = "en_stem";
 
+/// What the documents of a committed index mean beyond its schema, recorded in the commit
+/// payload after the seq. Layout 2: private records are not indexed (layout 1 indexed them),
+/// so an index of layout 1 is rebuilt from the store on open.
+const LAYOUT: &str = "layout=2";
+
+/// Whether a committed index was written with the current [`LAYOUT`] (an index never
+/// committed holds nothing, so it is current too).
+fn current_layout(index: &Index) -> Result<bool> {
+    let metas = index.load_metas()?;
+    Ok(match metas.payload.as_deref() {
+        None => true,
+        Some(p) => p.split_whitespace().any(|t| t == LAYOUT),
+    })
+}
+
 /// Every field of the index, defined once. Text fields carry the names users type in
 /// `field:value` queries; `facet_*` fields hold exact values for counting and filtering.
 #[derive(Clone)]
@@ -306,11 +321,11 @@ impl SearchIndex {
             .map_err(|e| EngineError::Index(e.to_string()))?;
         let exists = Index::exists(&mmap).map_err(|e| EngineError::Index(e.to_string()))?;
         let index = match exists.then(|| Index::open(mmap.clone())).transpose()? {
-            Some(index) if index.schema() == schema => index,
+            Some(index) if index.schema() == schema && current_layout(&index)? => index,
             Some(_) => {
                 // The index is derived data: one written by another version is rebuilt from
                 // the store (the engine catches up from seq 0).
-                tracing::warn!(dir = %dir.display(), "search index schema changed; rebuilding it from the store");
+                tracing::warn!(dir = %dir.display(), "search index schema or layout changed; rebuilding it from the store");
                 drop(mmap);
                 std::fs::remove_dir_all(dir)?;
                 std::fs::create_dir_all(dir)?;
@@ -353,7 +368,7 @@ impl SearchIndex {
         Ok(metas
             .payload
             .as_deref()
-            .and_then(|p| p.strip_prefix("seq="))
+            .and_then(|p| p.split_whitespace().next()?.strip_prefix("seq="))
             .and_then(|s| s.parse().ok())
             .unwrap_or(0))
     }
@@ -361,7 +376,7 @@ impl SearchIndex {
     /// Commits the writer's pending changes, recording the seq they reach.
     pub fn commit(&self, writer: &mut IndexWriter, seq: i64) -> Result<()> {
         let mut prepared = writer.prepare_commit()?;
-        prepared.set_payload(&format!("seq={seq}"));
+        prepared.set_payload(&format!("seq={seq} {LAYOUT}"));
         prepared.commit()?;
         self.reader.reload()?;
         Ok(())
@@ -863,6 +878,26 @@ impl SearchIndex {
             }
             out.insert(name.to_string(), counts);
         }
+        Ok(out)
+    }
+
+    /// Searchable documents per repository (every repository, most documents first).
+    pub fn repository_counts(&self) -> Result<Vec<(String, u64)>> {
+        let searcher = self.reader.searcher();
+        let aggs: Aggregations = serde_json::from_value(serde_json::json!({
+            "r": { "terms": { "field": "facet_repository", "size": 100_000 } }
+        }))
+        .map_err(|e| EngineError::Index(e.to_string()))?;
+        let collector = AggregationCollector::from_aggs(aggs, Default::default());
+        let res: AggregationResults = searcher.search(&AllQuery, &collector)?;
+        let json = serde_json::to_value(&res).map_err(|e| EngineError::Index(e.to_string()))?;
+        let mut out: Vec<(String, u64)> = json["r"]["buckets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|b| Some((b["key"].as_str()?.to_string(), b["doc_count"].as_u64()?)))
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(out)
     }
 

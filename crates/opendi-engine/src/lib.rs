@@ -95,6 +95,18 @@ impl EngineConfig {
     }
 }
 
+/// Whether a stored record belongs in the search index: live and public.
+///
+/// Private records (OmicsDI's `isPrivate`) are kept out of the index altogether rather than
+/// indexed with a flag that every query filters on: tantivy's term dictionaries hold the
+/// words of every indexed document, and autocomplete, frequent terms and facet-value
+/// suggestions read those dictionaries directly, so a flag would still leak a private record's
+/// words and inflate its counts. Everything public (search, facets, suggestions, similar
+/// datasets, statistics) reads the index, so one rule here covers all of them.
+pub fn searchable(rec: &StoredRecord) -> bool {
+    !rec.deleted && !rec.dataset.is_private
+}
+
 /// The data directory's layout version; refused when newer than this build.
 pub const DATA_DIR_VERSION: u32 = 1;
 
@@ -142,8 +154,13 @@ const COUNTS_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
 /// Whole-engine statistics.
 #[derive(Debug, Clone, Serialize)]
 pub struct Stats {
+    /// Everything the store holds, private records included: for operators, never for the
+    /// public pages (they use `indexed_documents` and `public_per_repository`).
     pub store: StoreStats,
+    /// Searchable records: live and public.
     pub indexed_documents: u64,
+    /// Searchable records per repository, most first.
+    pub public_per_repository: Vec<(String, u64)>,
     pub index_seq: i64,
     pub facets: std::collections::BTreeMap<String, Vec<FacetCount>>,
 }
@@ -307,7 +324,7 @@ impl Engine {
                 }
                 for row in &rows {
                     self.index.delete(w, row.record.id);
-                    if !row.record.deleted {
+                    if searchable(&row.record) {
                         w.add_document(self.document_of(&row.record)?)?;
                     }
                     seq = row.seq;
@@ -374,6 +391,10 @@ impl Engine {
                     (_, Outcome::Unchanged) => {}
                     (Change::Upsert(r), _) => {
                         self.index.delete(w, *id);
+                        if r.dataset.is_private {
+                            // See `searchable`: a private record never enters the index.
+                            continue;
+                        }
                         let mut doc = match r.prepared.as_ref().and_then(|p| p.document.clone()) {
                             Some(doc) => doc,
                             None => {
@@ -392,7 +413,7 @@ impl Engine {
             for id in touched {
                 self.index.delete(w, id);
                 if let Some(rec) = self.store.get(id)? {
-                    if !rec.deleted {
+                    if searchable(&rec) {
                         w.add_document(self.document_of(&rec)?)?;
                     }
                 }
@@ -475,9 +496,26 @@ impl Engine {
 
     fn fill_also_in(&self, hits: &mut [Hit]) -> Result<()> {
         for h in hits.iter_mut().filter(|h| h.clustered) {
-            h.also_in = self.store.also_in(h.rid as i64)?;
+            h.also_in = self.public_refs(self.store.also_in(h.rid as i64)?)?;
         }
         Ok(())
+    }
+
+    /// Whether record `id` is searchable (live and public): it is in the index.
+    pub fn is_public(&self, id: i64) -> Result<bool> {
+        Ok(self.index.address(id)?.is_some())
+    }
+
+    /// The references to public records among `refs` (a cluster or a citation list may hold
+    /// private records, which the store links like any other).
+    fn public_refs(&self, refs: Vec<RecordRef>) -> Result<Vec<RecordRef>> {
+        let mut out = Vec::with_capacity(refs.len());
+        for r in refs {
+            if self.is_public(r.id)? {
+                out.push(r);
+            }
+        }
+        Ok(out)
     }
 
     /// Records similar to record `id` (first version: MoreLikeThis over title and description),
@@ -496,13 +534,48 @@ impl Engine {
 
     /// A record's relations: the same study in other repositories, citing literature,
     /// reanalyses.
+    /// Only public records are listed (the counts are the store's).
     pub fn relations(&self, id: i64) -> Result<Relations> {
-        self.store.relations(id)
+        let mut rel = self.store.relations(id)?;
+        rel.also_in = self.public_refs(std::mem::take(&mut rel.also_in))?;
+        rel.cited_by = self.public_refs(std::mem::take(&mut rel.cited_by))?;
+        rel.reanalysed_by = self.public_refs(std::mem::take(&mut rel.reanalysed_by))?;
+        Ok(rel)
+    }
+
+    /// Rebuilds the search index from the store: every document is dropped and every live
+    /// record's latest version indexed again, in one commit (readers see the old index until
+    /// then). Returns how many records were indexed.
+    pub fn reindex(&self) -> Result<u64> {
+        let mut indexed = 0u64;
+        self.with_writer(|w| {
+            w.delete_all_documents()?;
+            let mut seq = 0;
+            loop {
+                let rows = self.store.changes_since(seq, 2000)?;
+                if rows.is_empty() {
+                    break;
+                }
+                for row in &rows {
+                    // The log may hold a record more than once: keep its latest version only.
+                    self.index.delete(w, row.record.id);
+                    if searchable(&row.record) {
+                        w.add_document(self.document_of(&row.record)?)?;
+                        indexed += 1;
+                    }
+                    seq = row.seq;
+                }
+            }
+            self.index.commit(w, seq.max(self.store.last_seq()?))
+        })?;
+        tracing::info!(indexed, "search index rebuilt from the store");
+        Ok(indexed)
     }
 
     pub fn stats(&self) -> Result<Stats> {
         let facets = self.index.facet_counts(&tantivy::query::AllQuery, 20)?;
         Ok(Stats {
+            public_per_repository: self.index.repository_counts()?,
             store: self.store.stats()?,
             indexed_documents: self.index.num_docs(),
             index_seq: self.index.committed_seq()?,

@@ -196,8 +196,8 @@ pub async fn statistics_general(State(state): State<AppState>) -> Result<Json<Va
     let s = state.blocking(|e| Ok(e.stats()?)).await?;
     let facet_len = |name: &str| s.facets.get(name).map_or(0, |v| v.len() as u64);
     Ok(Json(json!([
-        item("Datasets", s.store.records),
-        item("Repositories", s.store.per_repository.len() as u64),
+        item("Datasets", s.indexed_documents),
+        item("Repositories", s.public_per_repository.len() as u64),
         item("Omics types", facet_len("omics_type")),
         item("Organisms", facet_len("organism")),
         item("Publications", s.store.publications),
@@ -207,8 +207,7 @@ pub async fn statistics_general(State(state): State<AppState>) -> Result<Json<Va
 pub async fn statistics_domains(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
     let s = state.blocking(|e| Ok(e.stats()?)).await?;
     let out: Vec<Value> = s
-        .store
-        .per_repository
+        .public_per_repository
         .iter()
         .map(|(key, n)| {
             json!({
@@ -237,9 +236,10 @@ pub async fn statistics_omics(State(state): State<AppState>) -> Result<Json<Valu
 }
 
 pub async fn database_all(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
-    let s = state.blocking(|e| Ok(e.store().stats()?)).await?;
+    let s = state
+        .blocking(|e| Ok(e.index().repository_counts()?))
+        .await?;
     let out: Vec<Value> = s
-        .per_repository
         .iter()
         .map(|(key, n)| {
             json!({

@@ -20,6 +20,21 @@ pub enum AppError {
     /// Another process holds the data directory in a way that stops this request.
     #[error("the index is busy; try again shortly")]
     Busy,
+    /// An admin route without the right bearer token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A request body over the limit of its route.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A URL (path and query string) over the limit.
+    #[error("{0}")]
+    UriTooLong(String),
+    /// This client sent more requests than the rate limit allows.
+    #[error("too many requests from this address (at most {per_second} per second); retry after {retry_after} s")]
+    RateLimited { per_second: f64, retry_after: u64 },
+    /// The request did not finish within the server's deadline.
+    #[error("{0}")]
+    Timeout(String),
     /// Anything else: logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -32,6 +47,11 @@ impl AppError {
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            AppError::UriTooLong(_) => (StatusCode::URI_TOO_LONG, "uri_too_long"),
+            AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            AppError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -39,6 +59,23 @@ impl AppError {
     /// The message a client may see (internal causes stay in the log).
     pub fn public_message(&self) -> String {
         self.to_string()
+    }
+
+    /// Headers the status calls for (`Retry-After` on 429, `WWW-Authenticate` on 401).
+    fn add_headers(&self, resp: &mut Response) {
+        let h = resp.headers_mut();
+        match self {
+            AppError::RateLimited { retry_after, .. } => {
+                h.insert(header::RETRY_AFTER, (*retry_after).into());
+            }
+            AppError::Unauthorized(_) => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
+            }
+            _ => {}
+        }
     }
 
     fn log(&self) {
@@ -52,12 +89,14 @@ impl AppError {
         self.log();
         let (status, _) = self.status_and_code();
         let body = crate::pages::error_page(status, &self.public_message());
-        (
+        let mut resp = (
             status,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             body,
         )
-            .into_response()
+            .into_response();
+        self.add_headers(&mut resp);
+        resp
     }
 }
 
@@ -93,7 +132,9 @@ impl IntoResponse for AppError {
         self.log();
         let (status, code) = self.status_and_code();
         let body = json!({ "error": { "code": code, "message": self.public_message() } });
-        (status, axum::Json(body)).into_response()
+        let mut resp = (status, axum::Json(body)).into_response();
+        self.add_headers(&mut resp);
+        resp
     }
 }
 

@@ -10,11 +10,13 @@
 // than the default limit of 128.
 #![recursion_limit = "256"]
 
+mod admin;
 mod api;
 mod dto;
 mod error;
 mod export;
 mod feeds;
+mod guard;
 mod oai;
 mod openapi;
 mod pages;
@@ -25,7 +27,10 @@ mod suggest;
 mod v1;
 mod wire;
 
+pub use admin::{Admin, Ingest};
 pub use error::{AppError, PageError};
+pub use guard::CONTENT_SECURITY_POLICY;
+pub use params::{MAX_QUERY_CHARS, MAX_QUERY_DEPTH, MAX_QUERY_TERMS};
 pub use sitemap::MAX_URLS as SITEMAP_MAX_URLS;
 
 /// The OpenAPI document `/openapi.json` serves.
@@ -38,14 +43,15 @@ use axum::Router;
 use opendi_engine::{Engine, StoredRecord};
 use std::sync::Arc;
 
-/// What every handler shares: the engine and the service's settings.
+/// What every handler shares: the engine, the service's settings and the rate limiter.
 #[derive(Clone)]
 pub struct AppState {
     engine: Arc<Engine>,
     config: ServerConfig,
+    limiter: Arc<guard::RateLimiter>,
 }
 
-/// Settings of the machine-facing endpoints.
+/// The service's settings.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// URLs per sitemap file (at most 50,000, the protocol's limit).
@@ -54,7 +60,24 @@ pub struct ServerConfig {
     pub oai_page_size: usize,
     /// The OAI-PMH `adminEmail`.
     pub admin_email: String,
+    /// Longest URL (path and query string) accepted, in bytes; longer ones get 414.
+    pub max_uri_bytes: usize,
+    /// Largest request body accepted (OAI-PMH POST), in bytes; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Largest file `POST /admin/ingest` accepts, in bytes.
+    pub max_upload_bytes: usize,
+    /// Deadline of a request (not of a streamed body once it started); then 503.
+    pub request_timeout: std::time::Duration,
+    /// Requests per second per client address on `/ws/`, `/api/`, feeds and exports
+    /// (bursts of twice that); 0 turns rate limiting off.
+    pub rate_limit: f64,
+    /// The admin endpoints: `None` (the default) leaves them out (404).
+    pub admin: Option<Admin>,
 }
+
+/// The default rate: a person, or a script paging politely, never meets it; a crawler
+/// hammering the API is slowed to what one client may take of a small public server.
+pub const DEFAULT_RATE_LIMIT: f64 = 20.0;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -62,16 +85,20 @@ impl Default for ServerConfig {
             sitemap_split: sitemap::MAX_URLS,
             oai_page_size: 100,
             admin_email: "opendi@localhost".into(),
+            // Browsers and proxies commonly cap URLs near 8 KiB; no search needs more.
+            max_uri_bytes: 8 * 1024,
+            max_body_bytes: 64 * 1024,
+            max_upload_bytes: 1 << 30,
+            request_timeout: std::time::Duration::from_secs(10),
+            rate_limit: DEFAULT_RATE_LIMIT,
+            admin: None,
         }
     }
 }
 
 impl AppState {
     pub fn new(engine: Engine) -> Self {
-        AppState {
-            engine: Arc::new(engine),
-            config: ServerConfig::default(),
-        }
+        Self::shared(Arc::new(engine))
     }
 
     /// The same engine with other settings.
@@ -85,6 +112,7 @@ impl AppState {
         AppState {
             engine,
             config: ServerConfig::default(),
+            limiter: Arc::default(),
         }
     }
 
@@ -105,7 +133,14 @@ impl AppState {
 
 /// Every route of the service, defined once (the OpenAPI document lists the `/ws/` ones).
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let admin = state
+        .config
+        .admin
+        .is_some()
+        .then(|| admin::routes(state.clone()));
+    let upload = state.config.max_upload_bytes;
+    let body = state.config.max_body_bytes;
+    let mut app = Router::new()
         .route("/", get(pages::home))
         .route("/search", get(pages::search))
         .route("/stats", get(pages::stats))
@@ -155,8 +190,16 @@ pub fn router(state: AppState) -> Router {
         .route("/search.atom", get(feeds::atom))
         .route("/search.csv", get(feeds::csv))
         .route("/search.jsonl", get(feeds::jsonl))
-        .route("/export.jsonl", get(feeds::export_all))
-        .fallback(fallback)
+        .route("/export.jsonl", get(feeds::export_all));
+    if let Some(admin) = admin {
+        app = app.merge(admin.layer(axum::extract::DefaultBodyLimit::max(upload)));
+    }
+    app.fallback(fallback)
+        .layer(axum::extract::DefaultBodyLimit::max(body))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
         .with_state(state)
 }
 
@@ -164,7 +207,8 @@ pub fn router(state: AppState) -> Router {
 async fn fallback(uri: axum::http::Uri) -> axum::response::Response {
     use axum::response::IntoResponse;
     let err = AppError::NotFound(format!("no route for {}", uri.path()));
-    if uri.path().starts_with("/ws/") || uri.path().starts_with("/api/") {
+    let machine = ["/ws/", "/api/", "/admin/"];
+    if machine.iter().any(|p| uri.path().starts_with(p)) {
         err.into_response()
     } else {
         err.into_page()
@@ -202,12 +246,39 @@ pub(crate) fn find_record(
     Ok(rec)
 }
 
+/// Whether the change log's machine readers (OAI-PMH, `/api/v1/changes`) may name a record
+/// at all: it is public now, or some earlier version of it was (then it is announced deleted,
+/// so harvesters drop their copy). A record that was always private is not named, not even
+/// as deleted: its accession would tell who is about to publish what (embargoed datasets are
+/// the usual private records).
+pub(crate) fn announced(engine: &Engine, rec: &StoredRecord) -> Result<bool, AppError> {
+    if !rec.dataset.is_private {
+        return Ok(true);
+    }
+    Ok(engine
+        .store()
+        .history(rec.id)?
+        .iter()
+        .any(|h| !h.deleted && !h.dataset.is_private))
+}
+
 /// Binds `addr`, tells `on_ready` the address it got (port 0 picks one), and serves `state`
-/// until Ctrl-C. Builds its own runtime, so callers need not know tokio.
+/// until Ctrl-C or SIGTERM. Builds its own runtime, so callers need not know tokio.
 pub fn serve(
     state: AppState,
     addr: &str,
     on_ready: impl FnOnce(std::net::SocketAddr),
+) -> std::io::Result<()> {
+    serve_until(state, addr, on_ready, stop_signal())
+}
+
+/// [`serve`] until `stop` completes. Then no new connection is accepted, and requests in
+/// flight (a streaming export among them) finish before this returns.
+pub fn serve_until(
+    state: AppState,
+    addr: &str,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -217,10 +288,35 @@ pub fn serve(
         let local = listener.local_addr()?;
         tracing::info!(url = %format!("http://{local}/"), "serving");
         on_ready(local);
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
+        // The peer address is the rate limiter's client key.
+        let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                stop.await;
+                tracing::info!("stopping: finishing the requests in flight");
             })
             .await
     })
+}
+
+/// Ctrl-C, or SIGTERM (what service managers and `docker stop` send) on Unix.
+async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                // Without a SIGTERM handler, Ctrl-C still stops the server.
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
 }

@@ -7,7 +7,8 @@
 //! delivered later in the same harvest, and nothing is skipped. Datestamps are the time the
 //! record last changed in opendi (`last_ingested`), which is what selective harvesting is for.
 //! Tombstones are kept forever (`deletedRecord=persistent`); a record made private since is
-//! reported deleted too, since it may no longer be shown.
+//! reported deleted too, since it may no longer be shown. A record that was never public is
+//! never named (see `crate::announced`).
 
 use crate::api::base_url;
 use crate::wire::{from_token, parse_utc, to_token, utc, xml};
@@ -362,7 +363,11 @@ fn lookup(e: &Engine, id: &str) -> Result<StoredRecord, OaiError> {
         .by_key(repo, acc)
         .map_err(internal)?
         .ok_or_else(missing)?;
-    e.record(rid).map_err(internal)?.ok_or_else(missing)
+    let r = e.record(rid).map_err(internal)?.ok_or_else(missing)?;
+    if !crate::announced(e, &r).map_err(|e| internal(e.to_string()))? {
+        return Err(missing());
+    }
+    Ok(r)
 }
 
 fn list_formats(e: &Engine, id: Option<&str>, out: &mut String) -> Result<(), OaiError> {
@@ -388,9 +393,11 @@ fn list_sets(e: &Engine, token: Option<&str>, out: &mut String) -> Result<(), Oa
             "ListSets is answered in one response; this token was not issued".into(),
         ));
     }
-    let stats = e.store().stats().map_err(internal)?;
+    // Sets are the repositories with public records (a private record's repository is
+    // nobody's business either).
+    let repos = e.index().repository_counts().map_err(internal)?;
     out.push_str("<ListSets>");
-    for (key, _) in &stats.per_repository {
+    for (key, _) in &repos {
         let _ = write!(
             out,
             "<set><setSpec>{}</setSpec><setName>{}</setName></set>",
@@ -488,8 +495,20 @@ fn list(
         ));
     }
     let more = rows.len() > page;
-    let _ = write!(out, "<{verb}>");
+    let mut shown = Vec::with_capacity(page);
     for row in rows.iter().take(page) {
+        if crate::announced(e, &row.record).map_err(|e| internal(e.to_string()))? {
+            shown.push(row);
+        }
+    }
+    if shown.is_empty() && !more && pos.cursor == 0 {
+        return Err(OaiError(
+            "noRecordsMatch",
+            "no records match the arguments".into(),
+        ));
+    }
+    let _ = write!(out, "<{verb}>");
+    for row in shown {
         if verb == "ListIdentifiers" {
             header(&row.record, out);
             out.push('\n');

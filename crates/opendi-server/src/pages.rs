@@ -197,8 +197,7 @@ pub async fn home(State(state): State<AppState>) -> Result<Html<String>, PageErr
         })
         .await?;
     let repos: Vec<CountLink> = stats
-        .store
-        .per_repository
+        .public_per_repository
         .iter()
         .map(|(k, n)| CountLink {
             label: opendi_model::repository_name(k).to_string(),
@@ -222,7 +221,7 @@ pub async fn home(State(state): State<AppState>) -> Result<Html<String>, PageErr
     let latest: Vec<ResultItem> = latest.into_iter().map(result_item).collect();
     Ok(Html(render(
         "home.html",
-        context! { total => stats.store.records, repos, omics, latest, viewed },
+        context! { total => stats.indexed_documents, repos, omics, latest, viewed },
     )?))
 }
 
@@ -686,8 +685,7 @@ pub async fn stats(State(state): State<AppState>) -> Result<Html<String>, PageEr
             .collect()
     };
     let repo_rows: Vec<(String, u64)> = s
-        .store
-        .per_repository
+        .public_per_repository
         .iter()
         .map(|(k, n)| (k.clone(), *n))
         .collect();
@@ -735,9 +733,9 @@ pub async fn stats(State(state): State<AppState>) -> Result<Html<String>, PageEr
     Ok(Html(render(
         "stats.html",
         context! {
-            records => s.store.records,
+            records => s.indexed_documents,
             publications => s.store.publications,
-            repositories => s.store.per_repository.len(),
+            repositories => s.public_per_repository.len(),
             charts,
             cloud,
         },

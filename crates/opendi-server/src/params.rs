@@ -3,14 +3,66 @@
 
 use crate::AppError;
 
+/// Longest search query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 4096;
+/// Most words (operators excluded) in a search query.
+pub const MAX_QUERY_TERMS: usize = 256;
+/// Deepest nesting of parentheses in a search query.
+pub const MAX_QUERY_DEPTH: usize = 16;
+
+/// Refuses queries whose size alone makes them expensive (each word becomes a clause per
+/// searched field, each nesting level a recursion of the parser): a clear 400 instead of
+/// a search that occupies a core. No person types such a query; scripts can page instead.
+pub fn check_query(q: &str) -> Result<(), AppError> {
+    let chars = q.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(AppError::BadRequest(format!(
+            "the query is {chars} characters long; at most {MAX_QUERY_CHARS} are accepted"
+        )));
+    }
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for c in q.chars() {
+        match c {
+            '(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > MAX_QUERY_DEPTH {
+        return Err(AppError::BadRequest(format!(
+            "the query nests parentheses {deepest} deep; at most {MAX_QUERY_DEPTH} levels are accepted"
+        )));
+    }
+    let terms = q
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter(|w| !w.is_empty() && !matches!(*w, "AND" | "OR" | "NOT" | "&&" | "||"))
+        .count();
+    if terms > MAX_QUERY_TERMS {
+        return Err(AppError::BadRequest(format!(
+            "the query has {terms} words; at most {MAX_QUERY_TERMS} are accepted"
+        )));
+    }
+    Ok(())
+}
+
 /// All `key=value` pairs of a query string, in order (repeated keys kept: `filter=…&filter=…`).
 #[derive(Debug, Default)]
 pub struct Params(Vec<(String, String)>);
 
 impl Params {
+    /// Reads a query string; a search query (`q` or `query`) over the limits below is
+    /// refused here, so every endpoint that searches refuses it alike.
     pub fn parse(raw: Option<&str>) -> Result<Params, AppError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
             .map_err(|e| AppError::BadRequest(format!("unreadable query string: {e}")))?;
+        for (k, v) in &pairs {
+            if k == "q" || k == "query" {
+                check_query(v)?;
+            }
+        }
         Ok(Params(pairs))
     }
 

@@ -143,6 +143,9 @@ pub async fn changes(
             let mut out = Vec::with_capacity(rows.len());
             for row in &rows {
                 let r = &row.record;
+                if !crate::announced(e, r)? {
+                    continue;
+                }
                 let gone = r.deleted || r.dataset.is_private;
                 let mut v = json!({
                     "seq": row.seq,

@@ -94,6 +94,8 @@ impl Browser {
         }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            // The browser console, for Content-Security-Policy violations (see `csp_violations`).
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": chromium.display().to_string(),
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
@@ -239,6 +241,31 @@ impl Browser {
             "/goog/cdp/execute",
             Some(json!({ "cmd": cmd, "params": params })),
         )
+    }
+
+    /// The console messages logged since the last call (chromedriver's browser log).
+    fn console(&self) -> Vec<String> {
+        self.ok("POST", "/se/log", Some(json!({"type": "browser"})))
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| e["message"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// The Content-Security-Policy violations the console reported since the last call.
+    fn csp_violations(&self) -> Vec<String> {
+        self.console()
+            .into_iter()
+            .filter(|m| m.contains("Content Security Policy") || m.contains("Refused to"))
+            .collect()
+    }
+
+    /// Fails on any CSP violation since the last check: the portal must work under its policy.
+    fn assert_no_csp_violation(&self, what: &str) {
+        let v = self.csp_violations();
+        assert!(v.is_empty(), "{what}: CSP violations: {v:#?}");
     }
 
     /// Emulates a viewport `width` wide (`mobile`: a phone's viewport and touch metrics).
@@ -387,6 +414,7 @@ fn portal_in_headless_chromium() {
         "latest datasets"
     );
     b.assert_controls_labelled("home");
+    b.assert_no_csp_violation("home");
 
     // Autocomplete: typing part of a word offers completions in a listbox; the arrow key
     // and Enter take one into the box.
@@ -419,6 +447,7 @@ fn portal_in_headless_chromium() {
     b.type_keys(&q, " anemia\u{E007}"); // submit
     b.wait_for("h1#h-count");
     assert!(b.url().contains("/search?q=aplastic"), "{}", b.url());
+    b.assert_no_csp_violation("autocomplete and search");
 
     // Search: result count, highlighted words, the seed record found.
     let count = b.text(&b.one("h1#h-count"));
@@ -471,6 +500,7 @@ fn portal_in_headless_chromium() {
     b.click(&next);
     b.wait_for(".pager span[aria-current=page]");
     assert_eq!(b.texts(".pager span[aria-current=page]"), vec!["2"]);
+    b.assert_no_csp_violation("facets and paging");
     let ol = b.one("ol.results");
     assert_eq!(b.attr(&ol, "start").as_deref(), Some("21"));
     // Sorting by date through the select (the script submits on change).
@@ -566,6 +596,26 @@ fn portal_in_headless_chromium() {
     b.goto(&format!("{base}/stats"));
     assert!(b.all("svg.chart").len() >= 4, "charts");
     assert!(b.all("ul.cloud li a").len() >= 10, "term cloud");
+    b.assert_no_csp_violation("dataset page, sorting and statistics");
+
+    // The check above can fail: script injected inline is refused, and the console says so.
+    b.js(
+        "const s = document.createElement('script'); s.textContent = 'window.__inline = 1';
+         document.head.appendChild(s);
+         const d = document.createElement('div'); d.setAttribute('style', 'color: red');
+         document.body.appendChild(d);",
+        json!([]),
+    );
+    assert_eq!(
+        b.js("return window.__inline === undefined;", json!([])),
+        json!(true),
+        "the policy stopped an inline script"
+    );
+    let refused = b.csp_violations();
+    assert!(
+        refused.iter().any(|m| m.contains("script")),
+        "the console reports the refused inline script: {refused:?}"
+    );
 
     // Screenshots of the four pages, desktop and phone; no page scrolls sideways on a phone.
     let pages = [
@@ -588,4 +638,270 @@ fn portal_in_headless_chromium() {
         }
     }
     eprintln!("screenshots in {}", shots.display());
+}
+
+/// Each payload, if it ever ran, would set `window.__xss`, set the title to `PWNED` or open
+/// an alert. Script tags, event-handler attributes, `javascript:` and `data:` URLs, CSS
+/// expressions, SVG and MathML tricks, broken markup, entities, and breakouts from attribute
+/// values, `<title>`, JSON-LD and `<noscript>`.
+const XSS_PAYLOADS: [&str; 30] = [
+    "<script>window.__xss=1;document.title='PWNED'</script>",
+    "<script src=\"data:text/javascript,window.__xss=1\"></script>",
+    "<img src=x onerror=\"window.__xss=1;alert(1)\">",
+    "<svg onload=\"window.__xss=1\"></svg>",
+    "<svg><script>window.__xss=1</script></svg>",
+    "<svg><a xlink:href=\"javascript:window.__xss=1\"><text x=\"20\" y=\"20\">x</text></a></svg>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=\"window.__xss=1\">",
+    "<math href=\"javascript:window.__xss=1\">m</math>",
+    "javascript:window.__xss=1//",
+    "\"><script>window.__xss=1</script>",
+    "'><img src=x onerror=window.__xss=1>",
+    "\" onmouseover=\"window.__xss=1\" autofocus onfocus=\"window.__xss=1\" x=\"",
+    "<a href=\"javascript:window.__xss=1\">click</a>",
+    "<a href=\"jAvAsCrIpT&colon;window.__xss=1\">entity scheme</a>",
+    "<a href=\"&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;:window.__xss=1\">x</a>",
+    "<iframe src=\"javascript:window.__xss=1\"></iframe>",
+    "<iframe srcdoc=\"<script>parent.__xss=1</script>\"></iframe>",
+    "<div style=\"background:url(javascript:window.__xss=1)\">css url</div>",
+    "<div style=\"width:expression(window.__xss=1)\">css expression</div>",
+    "<style>@import 'javascript:window.__xss=1';</style>",
+    "<body onload=window.__xss=1>",
+    "<details open ontoggle=\"window.__xss=1\">d</details>",
+    "<object data=\"javascript:window.__xss=1\"></object><embed src=\"javascript:window.__xss=1\">",
+    "<form action=\"javascript:window.__xss=1\"><button>go</button></form>",
+    "&lt;script&gt;window.__xss=1&lt;/script&gt; &#x3C;img src=x onerror=window.__xss=1&#x3E;",
+    "<scr<script>ipt>window.__xss=1</scr</script>ipt>",
+    "<!--<img src=\"--><img src=x onerror=window.__xss=1//\">",
+    "</script><script>window.__xss=1</script>",
+    "</title><script>window.__xss=1</script>",
+    "<noscript><p title=\"</noscript><img src=x onerror=window.__xss=1>\">",
+];
+
+/// The hostile record: every payload in every field a page shows, and a literature record
+/// whose publication (title, authors, journal, abstract) is hostile too.
+fn hostile_records() -> Vec<Change> {
+    use opendi_model::{
+        CrossRef, Dataset, DateKind, DatedValue, Evidence, Organism, Person, PersonRole,
+        Publication, PublicationRef, Term,
+    };
+    let p: Vec<String> = XSS_PAYLOADS.iter().map(|s| s.to_string()).collect();
+    let all = p.join(" ");
+    let mut d = Dataset::new("pride", "XSS0002");
+    d.secondary_accessions = p.clone();
+    d.title = format!("Hostile xssrecord {all}");
+    d.description = format!("<h4>Intro</h4>xssrecord {all}");
+    d.omics_types = p.clone();
+    d.dates = vec![DatedValue {
+        kind: DateKind::Publication,
+        value: PartialDate::parse("2031-01-01"),
+        raw: "2031-01-01".into(),
+    }];
+    for (i, x) in p.iter().enumerate() {
+        let role = if i % 2 == 0 {
+            PersonRole::Submitter
+        } else {
+            PersonRole::LabHead
+        };
+        let mut person = Person::new(x.clone(), role);
+        person.email = Some(x.clone());
+        person.affiliation = Some(x.clone());
+        d.people.push(person);
+        d.organisms.push(Organism {
+            taxon_id: Some(x.clone()),
+            name: x.clone(),
+            evidence: Evidence::Declared,
+        });
+        for terms in [&mut d.diseases, &mut d.tissues, &mut d.cell_types] {
+            let mut t = Term::label(x.clone());
+            t.id = Some(x.clone());
+            terms.push(t);
+        }
+        for db in [x.as_str(), "pubmed", "doi", "geo", "pride", "url"] {
+            d.cross_refs.push(CrossRef {
+                database: db.to_string(),
+                key: x.clone(),
+                evidence: Evidence::Declared,
+            });
+        }
+        d.publications.push(PublicationRef {
+            pmid: Some(x.clone()),
+            doi: Some(x.clone()),
+            pmcid: Some(x.clone()),
+            citation: Some(x.clone()),
+        });
+        d.files.push(x.clone());
+    }
+    d.files.push("javascript:window.__xss=1".into());
+    d.files
+        .push("data:text/html,<script>window.__xss=1</script>".into());
+    d.submitter_keywords = p.clone();
+    d.curator_keywords = p.clone();
+    d.instruments = p.clone();
+    d.data_protocols = p.clone();
+    d.sample_protocols = p.clone();
+    d.modifications = p.clone();
+    d.software = p.clone();
+    d.full_dataset_link = Some("javascript:window.__xss=1".into());
+    d.license = Some(all.clone());
+    for x in &p {
+        d.additional.insert(x.clone(), p.clone());
+    }
+    d.additional.insert("submitter".into(), p.clone());
+    d.publications.push(PublicationRef {
+        pmid: Some("99999991".into()),
+        ..Default::default()
+    });
+
+    let mut lit = Dataset::new("pubmed", "99999991");
+    lit.title = format!("xssrecord publication {all}");
+    lit.description = all.clone();
+    lit.cross_refs.push(CrossRef {
+        database: "pride".into(),
+        key: "XSS0002".into(),
+        evidence: Evidence::Declared,
+    });
+    let publication = Publication {
+        pmid: Some("99999991".into()),
+        title: format!("xssrecord publication {all}"),
+        authors: p.clone(),
+        journal: Some(all.clone()),
+        volume: Some(p[0].clone()),
+        issue: Some(p[1].clone()),
+        pages: Some(p[2].clone()),
+        abstract_text: all.clone(),
+        ..Default::default()
+    };
+    let record = |d: Dataset, publication: Option<Publication>| {
+        Change::Upsert(Box::new(NewRecord::new(
+            d,
+            String::new(),
+            "test".into(),
+            "test".into(),
+            vec![],
+            publication,
+        )))
+    };
+    vec![record(lit, Some(publication)), record(d, None)]
+}
+
+/// Whether the page shows any sign of a payload having run or entered the DOM as markup.
+const XSS_PROBE: &str = r#"
+const bad = [];
+if (window.__xss !== undefined) bad.push('window.__xss was set');
+if (document.title === 'PWNED') bad.push('the title was changed');
+for (const el of document.querySelectorAll('*')) {
+  const tag = el.tagName.toLowerCase();
+  for (const a of el.attributes) {
+    const n = a.name.toLowerCase();
+    const v = a.value.replace(/[\s\u0000-\u001f]/g, '').toLowerCase();
+    if (n.startsWith('on')) bad.push(tag + ' has ' + n);
+    if (n === 'style' || n === 'srcdoc') bad.push(tag + ' has ' + n);
+    if (['href', 'src', 'action', 'data', 'formaction', 'xlink:href'].includes(n)
+        && (v.startsWith('javascript:') || v.startsWith('data:') || v.startsWith('vbscript:')))
+      bad.push(tag + ' ' + n + '=' + a.value);
+  }
+  if (['iframe', 'object', 'embed', 'frame', 'img', 'style', 'math', 'base'].includes(tag))
+    bad.push('element ' + tag);
+  if (tag === 'svg' && !el.classList.contains('chart')) bad.push('svg outside a chart');
+  if (tag === 'script' && el.getAttribute('src') !== '/static/app.js'
+      && el.getAttribute('type') !== 'application/ld+json') bad.push('script ' + el.outerHTML.slice(0, 80));
+}
+return bad;
+"#;
+
+#[test]
+fn xss_payloads_in_every_field_never_run() {
+    let (Some(chromium), Some(chromedriver)) = (
+        which(&["chromium", "chromium-browser", "google-chrome"]),
+        which(&["chromedriver"]),
+    ) else {
+        return skip(
+            "chromium or chromedriver not found on PATH (apt-get install chromium chromium-driver)",
+        );
+    };
+    let (Some(seed), Some(ddi)) = (
+        opendi_corpora::seed("S-EPMC7912947.omicsdi.xml"),
+        opendi_corpora::corpus("omicsdi-xml/ddi-annotation"),
+    ) else {
+        return skip("the shared corpora are absent");
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = Engine::open(EngineConfig::new(dir.path())).expect("open engine");
+    let mut batch = changes(&[seed, ddi]);
+    batch.extend(hostile_records());
+    engine.apply(&batch, 1_700_000_000).expect("apply");
+    engine.commit().expect("commit");
+    let base = start_server(AppState::new(engine));
+    let b = Browser::start(&chromium, &chromedriver);
+
+    // The probe can see a payload that ran: set the marker by hand on a page, probe, reload.
+    b.goto(&format!("{base}/"));
+    b.js("window.__xss = 1;", json!([]));
+    assert_eq!(b.js(XSS_PROBE, json!([])), json!(["window.__xss was set"]));
+
+    let q = |s: &str| {
+        s.bytes()
+            .map(|c| match c {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (c as char).to_string(),
+                _ => format!("%{c:02X}"),
+            })
+            .collect::<String>()
+    };
+    let mut pages = vec![
+        format!("{base}/dataset/pride/XSS0002"),
+        format!("{base}/dataset/pubmed/99999991"),
+        format!("{base}/search?q=xssrecord"),
+        format!("{base}/search?q=XSS0002"),
+        format!("{base}/search?q=&filter=repository:pride"),
+        format!("{base}/"),
+        format!("{base}/stats"),
+    ];
+    // The payloads as the query itself: reflected in the search box, the heading, the links.
+    for p in XSS_PAYLOADS.iter().step_by(3) {
+        pages.push(format!("{base}/search?q={}", q(p)));
+    }
+    for url in &pages {
+        b.goto(url);
+        let alert = b.cmd("GET", "/alert/text", None);
+        assert!(
+            alert.get("error").is_some(),
+            "{url}: an alert opened: {alert}"
+        );
+        let found = b.js(XSS_PROBE, json!([]));
+        assert_eq!(found, json!([]), "{url}: payload traces");
+        let v = b.csp_violations();
+        assert!(v.is_empty(), "{url}: something tried to run: {v:#?}");
+    }
+    // The hostile record is among the results, and its page shows the payloads as text
+    // (so the pages above did render them): shown, not run.
+    b.goto(&format!("{base}/search?q=xssrecord"));
+    let hrefs: Vec<String> = b
+        .all("ol.results .title")
+        .iter()
+        .filter_map(|e| b.attr(e, "href"))
+        .collect();
+    assert!(
+        hrefs.iter().any(|h| h.ends_with("/dataset/pride/XSS0002")),
+        "the hostile record is a result: {hrefs:?}"
+    );
+    b.goto(&format!("{base}/dataset/pride/XSS0002"));
+    let shown = b.js(
+        "return document.body.innerText.split('__xss=1').length - 1;",
+        json!([]),
+    );
+    assert!(
+        shown.as_u64().unwrap_or(0) >= 300,
+        "payloads shown as text on the dataset page: {shown}"
+    );
+    let h1 = b.texts("article.dataset h1");
+    assert!(
+        h1.first()
+            .is_some_and(|t| t.contains("<script>window.__xss=1;document.title='PWNED'</script>")),
+        "the title shows the payload as text: {h1:?}"
+    );
+    eprintln!(
+        "XSS: {} payloads in every field of a record, {} pages rendered in Chromium; none ran; {shown} payload texts shown on the dataset page",
+        XSS_PAYLOADS.len(),
+        pages.len()
+    );
 }

@@ -80,6 +80,8 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
+        #[command(flatten)]
+        opts: ServeOpts,
     },
     /// Copy a whole store between the embedded data directory and PostgreSQL, losslessly.
     Migrate(crate::migrate::MigrateArgs),
@@ -93,10 +95,29 @@ pub enum Command {
         /// Address the portal listens on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
+        #[command(flatten)]
+        opts: ServeOpts,
         /// Only load the corpus and run the example searches; do not serve.
         #[arg(long)]
         no_serve: bool,
     },
+}
+
+/// How `serve` (and `demo`) expose the service.
+#[derive(clap::Args, Clone)]
+pub struct ServeOpts {
+    /// Enable the admin endpoints (POST /admin/ingest, /admin/reindex) behind this bearer
+    /// token; without it they do not exist. Prefer the environment variable: arguments show
+    /// in process lists.
+    #[arg(long, env = "OPENDI_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Requests per second per client address on /ws/, /api/, feeds and exports (bursts of
+    /// twice that); 0 turns rate limiting off (load tests).
+    #[arg(long, default_value_t = opendi_server::DEFAULT_RATE_LIMIT)]
+    rate_limit: f64,
+    /// Seconds a request may take before it is answered 503.
+    #[arg(long, default_value_t = 10)]
+    request_timeout: u64,
 }
 
 #[derive(clap::Args)]
@@ -187,19 +208,20 @@ pub fn run() -> Result<()> {
         } => show(&cli.data_dir, json, raw, &accession),
         Command::Stats { json } => stats(&cli.data_dir, json),
         Command::Clusters { json, limit } => clusters(&cli.data_dir, json, limit),
-        Command::Serve { addr } => serve(&cli.data_dir, &addr),
+        Command::Serve { addr, opts } => serve(&cli.data_dir, &addr, &opts),
         Command::Migrate(args) => crate::migrate::run(&cli.data_dir, &args),
         Command::Gen(args) => gen::run(&args),
         Command::Demo {
             records,
             addr,
+            opts,
             no_serve,
         } => {
             demo(&cli.data_dir, records)?;
             if no_serve {
                 Ok(())
             } else {
-                serve(&cli.data_dir, &addr)
+                serve(&cli.data_dir, &addr, &opts)
             }
         }
     }
@@ -526,7 +548,36 @@ fn stats(data_dir: &std::path::Path, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-fn serve(data_dir: &std::path::Path, addr: &str) -> Result<()> {
+fn serve(data_dir: &std::path::Path, addr: &str, opts: &ServeOpts) -> Result<()> {
+    if !(opts.rate_limit >= 0.0 && opts.rate_limit.is_finite()) {
+        return Err(UsageError(format!(
+            "--rate-limit must be 0 (off) or a positive number, not {}",
+            opts.rate_limit
+        ))
+        .into());
+    }
+    let admin = match opts.admin_token.as_deref().map(str::trim) {
+        None => None,
+        Some("") => {
+            return Err(UsageError("--admin-token (OPENDI_ADMIN_TOKEN) is empty".into()).into())
+        }
+        Some(t) if t.len() < 16 => {
+            return Err(UsageError(
+                "--admin-token must be at least 16 characters long (it guards writes)".into(),
+            )
+            .into())
+        }
+        Some(t) => Some(opendi_server::Admin {
+            token: t.to_string(),
+            ingest: Some(std::sync::Arc::new(crate::ingest_cmd::ServerIngest)),
+        }),
+    };
+    let config = opendi_server::ServerConfig {
+        rate_limit: opts.rate_limit,
+        request_timeout: std::time::Duration::from_secs(opts.request_timeout.max(1)),
+        admin,
+        ..Default::default()
+    };
     let engine = std::sync::Arc::new(open_engine(data_dir)?);
     if engine.follows_store() {
         // Records written through any node (or any ingest) reach this node's index.
@@ -540,7 +591,8 @@ fn serve(data_dir: &std::path::Path, addr: &str) -> Result<()> {
     std::thread::Builder::new()
         .name("opendi-vocab".into())
         .spawn(move || warm.warm_up())?;
-    opendi_server::serve(opendi_server::AppState::shared(engine), addr, |local| {
+    let state = opendi_server::AppState::shared(engine).with_config(config);
+    opendi_server::serve(state, addr, |local| {
         eprintln!("opendi: serving http://{local}/ (Ctrl-C stops)");
     })
     .with_context(|| format!("serving on {addr}"))

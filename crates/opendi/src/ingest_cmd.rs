@@ -156,34 +156,59 @@ pub(crate) fn today() -> PartialDate {
     PartialDate::ymd(now.year(), now.month() as u8, now.day() as u8).expect("today is a date")
 }
 
+/// The format a `--format` name means (`auto`: `None`, recognised per file).
+pub fn format_named(name: &str) -> Result<Option<&'static opendi_ingest::FormatSpec>, UsageError> {
+    match name {
+        "auto" => Ok(None),
+        name => opendi_ingest::format_by_name(name)
+            .map(Some)
+            .ok_or_else(|| {
+                let known: Vec<&str> = opendi_ingest::FORMATS.iter().map(|f| f.name).collect();
+                UsageError(format!(
+                    "unknown format {name:?}; known: auto, {}",
+                    known.join(", ")
+                ))
+            }),
+    }
+}
+
 pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
-    let format = match args.format.as_str() {
-        "auto" => None,
-        name => Some(opendi_ingest::format_by_name(name).ok_or_else(|| {
-            let known: Vec<&str> = opendi_ingest::FORMATS.iter().map(|f| f.name).collect();
-            UsageError(format!(
-                "unknown format {name:?}; known: auto, {}",
-                known.join(", ")
-            ))
-        })?),
-    };
+    let format = format_named(&args.format)?;
     let inputs = source::expand(&args.paths).map_err(|e| UsageError(e.to_string()))?;
-    let engine = crate::cli::open_engine(data_dir)?;
+    let engine = Arc::new(crate::cli::open_engine(data_dir)?);
+    let summary = ingest_into(&engine, inputs, format, args.strict, args.batch, true)?;
+    print_summary(&summary, args.json)?;
+    Ok(())
+}
+
+/// The ingest pipeline over an open engine: what `opendi ingest` runs, and what the server's
+/// `POST /admin/ingest` runs on an uploaded file. `progress`: show a bar on a terminal.
+pub fn ingest_into(
+    engine: &Arc<opendi_engine::Engine>,
+    inputs: Vec<Input>,
+    format: Option<&'static opendi_ingest::FormatSpec>,
+    strict: bool,
+    batch: usize,
+    progress: bool,
+) -> Result<Summary> {
     let total_bytes: u64 = inputs.iter().filter_map(Input::size).sum();
+    let bar = if progress {
+        progress_bar(total_bytes)
+    } else {
+        None
+    };
     let progress = Arc::new(AtomicU64::new(0));
-    let bar = progress_bar(total_bytes);
     let started = Instant::now();
 
     // Three stages, each on its own thread, joined by bounded channels (memory stays flat):
     // the reader parses; the preparer annotates and prepares records (serializing, hashing,
     // compressing, building index documents); this thread only writes. Measured on PubMed:
     // with parsing and preparing on one thread, that thread alone set the pace.
-    let engine = Arc::new(engine);
+    let engine = Arc::clone(engine);
     let (items_tx, items_rx) = crossbeam_channel::bounded::<Vec<Item>>(4);
     let (tx, rx) = crossbeam_channel::bounded::<Batch>(4);
     let reader_progress = Arc::clone(&progress);
-    let batch_size = args.batch.max(1);
-    let strict = args.strict;
+    let batch_size = batch.max(1);
     let reader = std::thread::Builder::new()
         .name("opendi-reader".into())
         .spawn(move || -> Vec<FileReport> {
@@ -308,8 +333,28 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
     summary.records_per_second = summary.records as f64 / summary.seconds.max(1e-9);
     summary.megabytes_per_second =
         progress.load(Ordering::Relaxed) as f64 / 1e6 / summary.seconds.max(1e-9);
-    print_summary(&summary, args.json)?;
-    Ok(())
+    Ok(summary)
+}
+
+/// `POST /admin/ingest` of `opendi serve --admin-token`: the uploaded file through
+/// [`ingest_into`], the summary as JSON (the shape of `opendi ingest --json`).
+pub struct ServerIngest;
+
+impl opendi_server::Ingest for ServerIngest {
+    fn ingest(
+        &self,
+        engine: Arc<opendi_engine::Engine>,
+        file: &Path,
+        format: Option<&str>,
+        strict: bool,
+    ) -> Result<serde_json::Value, opendi_server::AppError> {
+        let format = format_named(format.unwrap_or("auto"))
+            .map_err(|e| opendi_server::AppError::BadRequest(e.0))?;
+        let inputs = vec![Input::Path(file.to_path_buf())];
+        let summary = ingest_into(&engine, inputs, format, strict, 2000, false)
+            .map_err(|e| opendi_server::AppError::Internal(format!("ingest: {e:#}")))?;
+        serde_json::to_value(&summary).map_err(opendi_server::AppError::from)
+    }
 }
 
 /// The vocabularies of `$OPENDI_VOCAB` (default `../shared/corpora/vocab`); a missing one is
