@@ -889,7 +889,7 @@ impl SearchIndex {
         }))
         .map_err(|e| EngineError::Index(e.to_string()))?;
         let collector = AggregationCollector::from_aggs(aggs, Default::default());
-        let res: AggregationResults = searcher.search(&AllQuery, &collector)?;
+        let res: AggregationResults = searcher.search(&tantivy::query::AllQuery, &collector)?;
         let json = serde_json::to_value(&res).map_err(|e| EngineError::Index(e.to_string()))?;
         let mut out: Vec<(String, u64)> = json["r"]["buckets"]
             .as_array()
