@@ -249,7 +249,20 @@ fn read_stream<'a>(
             }
         };
         if let Err(e) = zip_result {
-            reports.push(failed(name, format!("broken zip archive: {e}"), sink));
+            // No readable central directory (it sits at the end: a truncated download, say).
+            // The members before the damage are still there, each behind its local header:
+            // read them in order from the start.
+            let salvage = path
+                .and_then(|p| File::open(p).ok())
+                .map(|f| salvage_zip(name, BufReader::new(f), opts, sink, reports));
+            let msg = match salvage {
+                Some((n, None)) => format!("broken zip archive: {e}; its {n} members were read in order"),
+                Some((n, Some(stop))) => format!(
+                    "broken zip archive: {e}; the {n} members before the damage were read, then: {stop}"
+                ),
+                None => format!("broken zip archive: {e}"),
+            };
+            reports.push(failed(name, msg, sink));
         }
         return;
     }
@@ -285,24 +298,110 @@ fn read_stream<'a>(
         today: opts.today,
         siblings,
     };
-    let mut buffered: Box<dyn BufRead + 'a> =
-        Box::new(BufReader::with_capacity(256 * 1024, reader));
+    // Where a read fails (a truncated or corrupt gzip, a file cut short while read): the
+    // bytes of content delivered so far and the records parsed before, for the message.
+    let delivered = std::cell::Cell::new(0u64);
+    let located = Located {
+        inner: reader,
+        delivered: &delivered,
+    };
+    let mut buffered: Box<dyn BufRead + '_> =
+        Box::new(BufReader::with_capacity(256 * 1024, located));
     let mut report = FileReport {
         name: name.to_string(),
         format: Some(format.name),
         skipped: None,
         error: None,
     };
-    if let Err(e) = (format.parse)(&mut buffered, &ctx, sink) {
-        let msg = format!("read error: {e}; records before it were kept");
+    let mut records = 0u64;
+    let mut counting_sink = |item: Item| {
+        if matches!(item, Item::Record(_)) {
+            records += 1;
+        }
+        sink(item)
+    };
+    let result = (format.parse)(&mut buffered, &ctx, &mut counting_sink);
+    drop(buffered);
+    if let Err(e) = result {
+        let msg = format!(
+            "read error at byte {} of the content, in record #{}: {e}; the {records} records before it were kept",
+            delivered.get(),
+            records + 1,
+        );
+        let mut at = Location::new(name);
+        at.record = Some(format!("#{}", records + 1));
         sink(Item::Diagnostic(Diagnostic::error(
             "read-error",
             msg.clone(),
-            Location::new(name),
+            at,
         )));
         report.error = Some(msg);
     }
     reports.push(report);
+}
+
+/// Counts the content bytes a parser has been given (after decompression).
+struct Located<'c, R> {
+    inner: R,
+    delivered: &'c std::cell::Cell<u64>,
+}
+
+impl<R: Read> Read for Located<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.delivered.set(self.delivered.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Reads the members of a zip without its central directory, in order, until the end or the
+/// damage. A member cut short is parsed as far as it goes (truncation leaves good bytes before
+/// it). Returns the members read and what stopped the reading, if anything did.
+fn salvage_zip<R: Read>(
+    name: &str,
+    mut r: R,
+    opts: &ReadOptions,
+    sink: &mut dyn FnMut(Item),
+    reports: &mut Vec<FileReport>,
+) -> (usize, Option<String>) {
+    let none = |_: &str| None;
+    let mut read = 0;
+    loop {
+        let (member, bytes, stop) = match zip::read::read_zipfile_from_stream(&mut r) {
+            Ok(Some(mut f)) => {
+                let member = f
+                    .name()
+                    .map(|n| n.into_owned())
+                    .unwrap_or_else(|_| format!("member {}", read + 1));
+                let mut buf = Vec::new();
+                let stop = f
+                    .read_to_end(&mut buf)
+                    .err()
+                    .map(|e| format!("member {member}: {e}"));
+                (member, buf, stop)
+            }
+            Ok(None) => return (read, None),
+            Err(e) => return (read, Some(e.to_string())),
+        };
+        let hidden = member
+            .split('/')
+            .any(|c| c.starts_with('.') || c == "__MACOSX");
+        if !member.ends_with('/') && !hidden {
+            read_stream(
+                &format!("{name}!{member}"),
+                Box::new(Cursor::new(bytes)),
+                None,
+                &none,
+                opts,
+                sink,
+                reports,
+            );
+            read += 1;
+        }
+        if stop.is_some() {
+            return (read, stop);
+        }
+    }
 }
 
 fn read_zip<R: Read + Seek>(
