@@ -4,6 +4,7 @@
 //! The engine receives normalized records; it never parses a source format, and it knows
 //! nothing of HTTP or the command line.
 
+pub mod backup;
 mod index;
 pub mod links;
 mod portal;
@@ -165,7 +166,7 @@ pub struct Stats {
     pub facets: std::collections::BTreeMap<String, Vec<FacetCount>>,
 }
 
-fn check_layout(dir: &Path) -> Result<()> {
+pub(crate) fn check_layout(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let marker = dir.join("VERSION");
     match std::fs::read_to_string(&marker) {

@@ -85,6 +85,23 @@ pub enum Command {
     },
     /// Copy a whole store between the embedded data directory and PostgreSQL, losslessly.
     Migrate(crate::migrate::MigrateArgs),
+    /// Write a consistent copy of the store to a new FILE; safe while opendi serves or ingests.
+    Backup {
+        #[arg(long)]
+        json: bool,
+        /// The backup file to create.
+        dest: PathBuf,
+    },
+    /// Make a backup the data directory's store and rebuild the search index from it.
+    Restore {
+        #[arg(long)]
+        json: bool,
+        /// Replace the store the data directory already holds.
+        #[arg(long)]
+        force: bool,
+        /// A file written by `opendi backup`.
+        src: PathBuf,
+    },
     /// Generate a realistic corpus with the project's own generator.
     Gen(gen::GenArgs),
     /// Generate a small demo corpus, ingest it, run example searches, then serve the portal.
@@ -210,6 +227,8 @@ pub fn run() -> Result<()> {
         Command::Clusters { json, limit } => clusters(&cli.data_dir, json, limit),
         Command::Serve { addr, opts } => serve(&cli.data_dir, &addr, &opts),
         Command::Migrate(args) => crate::migrate::run(&cli.data_dir, &args),
+        Command::Backup { json, dest } => backup(&cli.data_dir, json, &dest),
+        Command::Restore { json, force, src } => restore(&cli.data_dir, json, force, &src),
         Command::Gen(args) => gen::run(&args),
         Command::Demo {
             records,
@@ -546,6 +565,75 @@ fn stats(data_dir: &std::path::Path, as_json: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Backups cover the embedded store; a PostgreSQL store has its own tools.
+fn embedded_only(what: &str) -> Result<()> {
+    if DATABASE.get().is_some_and(Option::is_some) {
+        return Err(UsageError(format!(
+            "{what} covers the embedded store; back up a PostgreSQL store with pg_dump"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+fn print_backup(
+    verb: &str,
+    file: &std::path::Path,
+    info: &opendi_engine::backup::BackupInfo,
+    as_json: bool,
+) -> Result<()> {
+    if as_json {
+        outln!("{}", serde_json::to_string_pretty(info)?);
+    } else {
+        outln!(
+            "{verb} {}: {} records ({} deleted), up to change {}, store format {}, {} bytes",
+            file.display(),
+            info.records,
+            info.deleted,
+            info.last_seq,
+            info.format_version,
+            info.bytes
+        );
+    }
+    Ok(())
+}
+
+fn backup(data_dir: &std::path::Path, as_json: bool, dest: &std::path::Path) -> Result<()> {
+    embedded_only("backup")?;
+    if dest.exists() {
+        return Err(UsageError(format!(
+            "{} already exists; give a new file to back up to",
+            dest.display()
+        ))
+        .into());
+    }
+    let info = opendi_engine::backup::backup(data_dir, dest)
+        .with_context(|| format!("backing up {} to {}", data_dir.display(), dest.display()))?;
+    print_backup("backed up to", dest, &info, as_json)
+}
+
+fn restore(
+    data_dir: &std::path::Path,
+    as_json: bool,
+    force: bool,
+    src: &std::path::Path,
+) -> Result<()> {
+    embedded_only("restore")?;
+    if !src.is_file() {
+        return Err(UsageError(format!("no backup file at {}", src.display())).into());
+    }
+    if data_dir.join(opendi_engine::backup::STORE_FILE).exists() && !force {
+        return Err(UsageError(format!(
+            "{} already holds a store; give --force to replace it with the backup",
+            data_dir.display()
+        ))
+        .into());
+    }
+    let info = opendi_engine::backup::restore(src, data_dir)
+        .with_context(|| format!("restoring {} into {}", src.display(), data_dir.display()))?;
+    print_backup("restored from", src, &info, as_json)
 }
 
 fn serve(data_dir: &std::path::Path, addr: &str, opts: &ServeOpts) -> Result<()> {

@@ -2,7 +2,7 @@
 //! with a progress bar and a summary.
 
 use crate::UsageError;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use opendi_engine::{Change, NewRecord, Outcome};
 use opendi_ingest::source::{self, FileReport, Input, ReadOptions};
 use opendi_model::{Diagnostic, Item, PartialDate, Severity};
@@ -270,7 +270,16 @@ pub fn ingest_into(
                 summary.note(d);
             }
             let changes = batch.changes;
-            for (outcome, _) in engine.apply(&changes, now)? {
+            // The cause (a full disk, say) with what was being done and where: the batches
+            // before this one are committed and stay.
+            let applied = engine.apply(&changes, now).with_context(|| {
+                format!(
+                    "writing {} records to the store in {} (everything before them is committed)",
+                    changes.len(),
+                    data_dir.display()
+                )
+            })?;
+            for (outcome, _) in applied {
                 match outcome {
                     Outcome::New => summary.new += 1,
                     Outcome::Updated => summary.updated += 1,
@@ -283,7 +292,7 @@ pub fn ingest_into(
             since_commit += changes.len() as u64;
             // Searchable in steps on long ingests; the store is already durable per batch.
             if since_commit >= 200_000 {
-                engine.commit()?;
+                engine.commit().context("updating the search index")?;
                 since_commit = 0;
             }
             if let Some(bar) = &bar {
@@ -297,7 +306,7 @@ pub fn ingest_into(
             }
         }
         let c = Instant::now();
-        engine.commit()?;
+        engine.commit().context("updating the search index")?;
         tracing::info!(?waited, ?writing, commit = ?c.elapsed(), "ingest writer time");
         Ok(())
     })();

@@ -3,7 +3,7 @@
 //! be rebuilt from its change log (`seq`).
 
 mod postgres;
-mod sqlite;
+pub(crate) mod sqlite;
 pub mod transfer;
 
 pub use postgres::PgStore;
