@@ -259,7 +259,11 @@ const RECORD_COLS: &str =
 impl Store for SqliteStore {
     fn apply(&self, batch: &[Change], now: i64) -> Result<Applied> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction()?;
+        // IMMEDIATE: the write lock is taken at BEGIN, where SQLite's busy timeout waits for
+        // another process's writer (a server counting views). A deferred transaction that
+        // reads first fails at once with "database is locked" when another process wrote in
+        // between (its snapshot is stale), stopping the ingest (found by the soak test).
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| {
             r.get(0)
         })?;
@@ -795,12 +799,16 @@ impl SqliteStore {
 
     /// Counters are not record changes: they take no `seq` and never touch the index.
     fn bump_counter(&self, id: i64, column: &str) -> Result<()> {
-        let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        conn.prepare_cached(&format!(
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        // IMMEDIATE for the same reason as in `apply`: wait for an ingest's transaction
+        // instead of failing, so no view is lost.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.prepare_cached(&format!(
             "INSERT INTO counters (record_id, {column}) VALUES (?1, 1)
              ON CONFLICT (record_id) DO UPDATE SET {column} = {column} + 1"
         ))?
         .execute([id])?;
+        tx.commit()?;
         Ok(())
     }
 }
@@ -1004,7 +1012,7 @@ impl SqliteStore {
     /// Rebuilds every record's links and every cluster (after an upgrade from a store that
     /// had none). Takes no seqs: the caller rebuilds the index.
     fn relink_all(conn: &mut Connection) -> Result<()> {
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(
             "DELETE FROM link_keys; DELETE FROM mentions; UPDATE records SET cluster = NULL;",
         )?;
