@@ -227,7 +227,7 @@ fn soak_serve_with_concurrent_ingest_and_mixed_clients() {
                         0..=3 => format!("/dataset/{repo}/{acc}"),
                         4..=5 => format!("/ws/dataset/search?query={word}&size=20&facetcount=5"),
                         6..=7 => format!("/search?q={word}"),
-                        8 => format!("/ws/dataset/get?acc={acc}&database={repo}"),
+                        8 => format!("/ws/dataset/get?accession={acc}&database={repo}"),
                         _ => format!("/api/v1/suggest?q={}", word.get(..3).unwrap_or(word)),
                     };
                     tally.requests.fetch_add(1, Ordering::Relaxed);
