@@ -570,7 +570,8 @@ impl Store for SqliteStore {
 
     fn add_counts(&self, counts: &[(i64, Counters)]) -> Result<()> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction()?;
+        // IMMEDIATE, as in `apply`: wait for a concurrent ingest's transaction, do not fail.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         {
             let mut st = tx.prepare_cached(
                 "INSERT INTO counters (record_id, views, downloads) VALUES (?1, ?2, ?3)
