@@ -176,7 +176,8 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
     let format = format_named(&args.format)?;
     let inputs = source::expand(&args.paths).map_err(|e| UsageError(e.to_string()))?;
     let engine = Arc::new(crate::cli::open_engine(data_dir)?);
-    let summary = ingest_into(&engine, inputs, format, args.strict, args.batch, true)?;
+    let summary = ingest_into(&engine, inputs, format, args.strict, args.batch, true)
+        .with_context(|| format!("ingesting into {}", data_dir.display()))?;
     print_summary(&summary, args.json)?;
     Ok(())
 }
@@ -274,9 +275,8 @@ pub fn ingest_into(
             // before this one are committed and stay.
             let applied = engine.apply(&changes, now).with_context(|| {
                 format!(
-                    "writing {} records to the store in {} (everything before them is committed)",
-                    changes.len(),
-                    data_dir.display()
+                    "writing {} records to the store (everything before them is committed)",
+                    changes.len()
                 )
             })?;
             for (outcome, _) in applied {
