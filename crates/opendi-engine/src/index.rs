@@ -17,10 +17,10 @@ use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::AggregationResults;
 use tantivy::aggregation::AggregationCollector;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, EmptyQuery, MoreLikeThisQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, EmptyQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, OwnedValue, Schema, TextFieldIndexing, TextOptions,
-    Value, FAST, INDEXED, STORED, STRING,
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value, FAST,
+    INDEXED, STORED, STRING,
 };
 use tantivy::tokenizer::{LowerCaser, RawTokenizer, TextAnalyzer};
 use tantivy::{
@@ -85,6 +85,9 @@ pub struct Fields {
     pub clustered: Field,
     pub citations: Field,
     pub reanalyses: Field,
+    /// The similarity features of the record (see `similar.rs`), one raw token each: the
+    /// inverted index that similar lists are computed over. Not searched by queries.
+    pub sim: Field,
 }
 
 /// The facets the search offers, with the fields behind them.
@@ -154,6 +157,14 @@ fn build_schema() -> (Schema, Fields) {
         clustered: b.add_u64_field("clustered", STORED),
         citations: b.add_u64_field("citations", FAST | STORED),
         reanalyses: b.add_u64_field("reanalyses", FAST | STORED),
+        sim: b.add_text_field(
+            "sim",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_index_option(IndexRecordOption::WithFreqs),
+            ),
+        ),
     };
     (b.build(), fields)
 }
@@ -265,6 +276,9 @@ pub struct Hit {
     /// The other members of this hit's cluster (filled in by the engine).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub also_in: Vec<crate::RecordRef>,
+    /// Why this hit is listed (similar datasets only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -502,6 +516,9 @@ impl SearchIndex {
                 doc.add_text(f.publication, &p.title);
                 doc.add_text(f.publication, strip_tags(&p.abstract_text));
             }
+        }
+        for token in crate::similar::features(d) {
+            doc.add_text(f.sim, token);
         }
         if let Some(date) = d.main_date() {
             doc.add_u64(f.year, date.year.max(0) as u64);
@@ -828,6 +845,7 @@ impl SearchIndex {
             clustered: u(self.fields.clustered) == Some(1),
             citations: u(self.fields.citations).unwrap_or(0),
             also_in: Vec::new(),
+            reasons: Vec::new(),
         })
     }
 
@@ -910,50 +928,6 @@ impl SearchIndex {
         );
         let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
         Ok(top.first().map(|(_, a)| *a))
-    }
-
-    /// Lucene-style MoreLikeThis over title and description: the first version of "similar".
-    /// The record's own cluster (the same study elsewhere) is left out: that is "also in".
-    pub fn more_like_this(
-        &self,
-        rec: &StoredRecord,
-        cluster: i64,
-        limit: usize,
-    ) -> Result<Vec<Hit>> {
-        let f = &self.fields;
-        let d = &rec.dataset;
-        let fields = vec![
-            (f.title, vec![OwnedValue::Str(d.title.clone())]),
-            (
-                f.description,
-                vec![OwnedValue::Str(strip_tags(&d.description))],
-            ),
-        ];
-        let mlt = MoreLikeThisQuery::builder()
-            .with_min_doc_frequency(1)
-            .with_max_doc_frequency(self.reader.searcher().num_docs() / 2 + 2)
-            .with_min_term_frequency(1)
-            .with_min_word_length(3)
-            .with_max_query_terms(25)
-            .with_document_fields(fields);
-        let not_self: Box<dyn Query> = Box::new(TermQuery::new(
-            Term::from_field_u64(f.rid, rec.id as u64),
-            IndexRecordOption::Basic,
-        ));
-        let not_cluster: Box<dyn Query> = Box::new(TermQuery::new(
-            Term::from_field_u64(f.cluster, cluster as u64),
-            IndexRecordOption::Basic,
-        ));
-        let query = BooleanQuery::new(vec![
-            (Occur::Must, Box::new(mlt)),
-            (Occur::MustNot, not_self),
-            (Occur::MustNot, not_cluster),
-        ]);
-        let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
-        top.into_iter()
-            .map(|(score, addr)| self.hit(&searcher, addr, score))
-            .collect()
     }
 
     pub fn num_docs(&self) -> u64 {

@@ -9,6 +9,7 @@ mod index;
 pub mod links;
 mod portal;
 pub mod query;
+pub mod similar;
 pub mod store;
 pub mod text;
 
@@ -19,11 +20,13 @@ use opendi_model::{Dataset, Publication};
 pub use opendi_vocab::VocabConfig;
 pub use portal::{Highlighter, Suggestion, TermCount};
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 pub use store::{
-    Applied, Change, ChangeFilter, ChangeRow, Counters, HistoryEntry, LinkCounts, NewRecord,
-    Outcome, PgStore, RecordKey, RecordRef, Relations, SqliteStore, Store, StoreStats,
+    Applied, Change, ChangeFilter, ChangeRow, Counters, HistoryEntry, LinkCounts, Neighbour,
+    NewRecord, Outcome, PgStore, RecordKey, RecordRef, Relations, SqliteStore, Store, StoreStats,
     StoredRecord,
 };
 use tantivy::IndexWriter;
@@ -118,6 +121,10 @@ pub struct Engine {
     config: EngineConfig,
     counts: Mutex<PendingCounts>,
     synonyms: OnceLock<Arc<opendi_vocab::Synonyms>>,
+    /// Records changed since the last commit: their similar lists (and those they enter or
+    /// leave) are recomputed once the index has them.
+    similar_pending: Mutex<BTreeSet<i64>>,
+    tuning: similar::Tuning,
 }
 
 /// Query synonyms, loaded once per vocabulary directory and process: loading HPO and the
@@ -151,6 +158,9 @@ struct PendingCounts {
 }
 
 const COUNTS_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A computed neighbour with the reasons of its explicit relations (direction-dependent).
+type Listed = (similar::Found, Vec<String>);
 
 /// Whole-engine statistics.
 #[derive(Debug, Clone, Serialize)]
@@ -213,6 +223,8 @@ impl Engine {
                 since: std::time::Instant::now(),
             }),
             synonyms: OnceLock::new(),
+            similar_pending: Mutex::new(BTreeSet::new()),
+            tuning: similar::Tuning::default(),
         };
         if engine.store.last_seq()? > engine.index.committed_seq()? {
             match engine.catch_up() {
@@ -223,9 +235,16 @@ impl Engine {
                 ),
                 other => {
                     other?;
+                    // On the embedded store this process is the only writer: the records the
+                    // index lacked (a crash before the index commit) get their lists now. On a
+                    // shared store the node that wrote them does it.
+                    if !engine.store.shared() {
+                        engine.refresh_similar()?;
+                    }
                 }
             }
         }
+        engine.similar_pending_clear();
         Ok(engine)
     }
 
@@ -323,6 +342,12 @@ impl Engine {
                 if rows.is_empty() {
                     break;
                 }
+                let mut pending = self
+                    .similar_pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                pending.extend(rows.iter().map(|r| r.record.id));
+                drop(pending);
                 for row in &rows {
                     self.index.delete(w, row.record.id);
                     if searchable(&row.record) {
@@ -386,6 +411,7 @@ impl Engine {
             return self.apply_shared(batch, now);
         }
         let Applied { outcomes, touched } = self.store.apply(batch, now)?;
+        self.note_changed(&outcomes, &touched);
         self.with_writer(|w| {
             for (change, (outcome, id)) in batch.iter().zip(&outcomes) {
                 match (change, outcome) {
@@ -440,13 +466,214 @@ impl Engine {
         Ok(())
     }
 
-    /// Makes everything applied so far searchable.
+    /// Makes everything applied so far searchable, and brings the similar lists up to date
+    /// with it.
     pub fn commit(&self) -> Result<()> {
         if self.store.shared() {
             return self.commit_shared();
         }
         let seq = self.store.last_seq()?;
-        self.with_writer(|w| self.index.commit(w, seq))
+        self.with_writer(|w| self.index.commit(w, seq))?;
+        self.refresh_similar()
+    }
+
+    fn note_changed(&self, outcomes: &[(Outcome, i64)], touched: &[i64]) {
+        let mut pending = self
+            .similar_pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for (outcome, id) in outcomes {
+            if *outcome != Outcome::Unchanged {
+                pending.insert(*id);
+            }
+        }
+        // A record whose cluster changed may now share one with a neighbour it lists.
+        pending.extend(touched);
+    }
+
+    fn similar_pending_clear(&self) {
+        self.similar_pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    // ---- similar datasets ------------------------------------------------------------------
+
+    /// The similar list of one stored record, computed over the committed index.
+    fn similar_list(
+        &self,
+        computer: &similar::Computer<'_>,
+        rec: &StoredRecord,
+        scratch: &mut similar::Scratch,
+    ) -> Result<Vec<Listed>> {
+        let cluster = self.store.link_counts(rec.id)?.cluster as u64;
+        let found = computer.neighbours(rec.id, cluster, &rec.dataset, similar::K, scratch)?;
+        let mut out = Vec::with_capacity(found.len());
+        for f in found {
+            let relation = if f.related {
+                match self.store.get(f.rid)? {
+                    Some(other) => similar::relation_reasons(&rec.dataset, &other.dataset),
+                    None => Vec::new(),
+                }
+            } else {
+                Vec::new()
+            };
+            out.push((f, relation));
+        }
+        Ok(out)
+    }
+
+    fn neighbours_of(list: Vec<Listed>) -> Vec<Neighbour> {
+        list.into_iter()
+            .map(|(f, relation)| Neighbour {
+                id: f.rid,
+                score: f.score,
+                reasons: relation.into_iter().chain(f.reasons).collect(),
+            })
+            .collect()
+    }
+
+    /// Recomputes the similar lists of the records changed since the last call, removes
+    /// deleted records from every list, recomputes the lists that named a changed record,
+    /// and enters changed records into the lists of their new neighbours.
+    fn refresh_similar(&self) -> Result<()> {
+        let changed = std::mem::take(
+            &mut *self
+                .similar_pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let live = self.index.num_docs();
+        if changed.len() as u64 * 2 > live {
+            // Most records changed (a first ingest, a rebuilt index): one pass over all is
+            // cheaper than the incremental bookkeeping.
+            self.recompute_similar(&|_, _| {})?;
+            return Ok(());
+        }
+        let ids: Vec<i64> = changed.iter().copied().collect();
+        let mut redo: BTreeSet<i64> = changed.clone();
+        redo.extend(self.store.similar_listing(&ids)?);
+        let searcher = self.index.searcher();
+        let computer = similar::Computer::new(&searcher, self.index.fields.sim, &self.tuning)?;
+        let mut scratch = similar::Scratch::default();
+        let mut lists: BTreeMap<i64, Vec<Neighbour>> = BTreeMap::new();
+        let mut entering: Vec<(StoredRecord, Vec<Listed>)> = Vec::new();
+        for &id in &redo {
+            match self.store.get(id)? {
+                Some(rec) if !rec.deleted => {
+                    let list = self.similar_list(&computer, &rec, &mut scratch)?;
+                    lists.insert(id, Self::neighbours_of(list.clone()));
+                    if changed.contains(&id) {
+                        entering.push((rec, list));
+                    }
+                }
+                _ => {
+                    lists.insert(id, Vec::new());
+                }
+            }
+        }
+        // The score is symmetric: a changed record enters the list of each of its neighbours
+        // where it beats the last entry. Only the direction of explicit relations differs.
+        let mut others: BTreeMap<i64, Vec<Neighbour>> = BTreeMap::new();
+        for (rec, list) in entering {
+            for (f, _) in list {
+                if lists.contains_key(&f.rid) {
+                    continue;
+                }
+                let theirs = match others.entry(f.rid) {
+                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(self.store.similar(f.rid)?)
+                    }
+                };
+                theirs.retain(|n| n.id != rec.id);
+                if theirs.len() >= similar::K
+                    && theirs.last().is_some_and(|last| last.score >= f.score)
+                {
+                    continue;
+                }
+                let relation = if f.related {
+                    match self.store.get(f.rid)? {
+                        Some(other) => similar::relation_reasons(&other.dataset, &rec.dataset),
+                        None => Vec::new(),
+                    }
+                } else {
+                    Vec::new()
+                };
+                // The order a recomputation gives: score, then the smaller record id.
+                let at = theirs.partition_point(|n| {
+                    n.score > f.score || (n.score == f.score && n.id < rec.id)
+                });
+                theirs.insert(
+                    at,
+                    Neighbour {
+                        id: rec.id,
+                        score: f.score,
+                        reasons: relation.into_iter().chain(f.reasons).collect(),
+                    },
+                );
+                theirs.truncate(similar::K);
+            }
+        }
+        lists.extend(others);
+        let lists: Vec<(i64, Vec<Neighbour>)> = lists.into_iter().collect();
+        self.store.set_similar(&lists)
+    }
+
+    /// Recomputes the similar list of every live record over the committed index, on all
+    /// cores; `progress(done, total)` is called as records complete. Returns how many lists
+    /// were written.
+    pub fn recompute_similar(&self, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<u64> {
+        let mut ids = Vec::new();
+        loop {
+            let page = self.store.live_keys(ids.len() as u64, 10_000)?;
+            if page.is_empty() {
+                break;
+            }
+            ids.extend(page.into_iter().map(|k| k.id));
+        }
+        let total = ids.len() as u64;
+        let searcher = self.index.searcher();
+        let computer = similar::Computer::new(&searcher, self.index.fields.sim, &self.tuning)?;
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8);
+        let done = AtomicU64::new(0);
+        let work = |part: usize| -> Result<()> {
+            let mut scratch = similar::Scratch::default();
+            let mut buffer: Vec<(i64, Vec<Neighbour>)> = Vec::new();
+            for &id in ids.iter().skip(part).step_by(threads) {
+                if let Some(rec) = self.store.get(id)? {
+                    if !rec.deleted {
+                        let list = self.similar_list(&computer, &rec, &mut scratch)?;
+                        buffer.push((id, Self::neighbours_of(list)));
+                    }
+                }
+                if buffer.len() >= 500 {
+                    self.store.set_similar(&buffer)?;
+                    buffer.clear();
+                }
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            }
+            self.store.set_similar(&buffer)
+        };
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads).map(|t| s.spawn(move || work(t))).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(EngineError::Index("similar-list worker panicked".into()))
+                    })
+                })
+                .collect::<Result<Vec<()>>>()
+        })?;
+        Ok(total)
     }
 
     /// Resolves `REPOSITORY/ACCESSION` or any accession (primary or secondary) to record ids.
@@ -519,18 +746,66 @@ impl Engine {
         Ok(out)
     }
 
-    /// Records similar to record `id` (first version: MoreLikeThis over title and description),
-    /// leaving out the record's own cluster.
+    /// Records similar to record `id`, most similar first, each with its reasons: the
+    /// precomputed list (see [`similar`]), one entry per cluster, the record's own cluster
+    /// left out (that is "also in"). A neighbour that is also in other repositories says so.
     pub fn similar(&self, id: i64, limit: usize) -> Result<Vec<Hit>> {
-        match self.store.get(id)? {
-            Some(rec) => {
-                let cluster = self.store.link_counts(id)?.cluster;
-                let mut hits = self.index.more_like_this(&rec, cluster, limit)?;
-                self.fill_also_in(&mut hits)?;
-                Ok(hits)
-            }
-            None => Ok(vec![]),
+        let Some(rec) = self.store.get(id)? else {
+            return Ok(vec![]);
+        };
+        if rec.deleted {
+            return Ok(vec![]);
         }
+        let mut list = self.store.similar(id)?;
+        if list.is_empty() {
+            // No list stored (a store written before lists existed, or an ingest whose index
+            // another process holds): compute it now rather than show nothing.
+            let searcher = self.index.searcher();
+            let computer = similar::Computer::new(&searcher, self.index.fields.sim, &self.tuning)?;
+            let found = self.similar_list(&computer, &rec, &mut similar::Scratch::default())?;
+            list = Self::neighbours_of(found);
+        }
+        let mut hits = Vec::new();
+        for n in list {
+            if hits.len() >= limit {
+                break;
+            }
+            let Some(other) = self.store.get(n.id)? else {
+                continue;
+            };
+            // Private records are never indexed, so never listed; one that turned private
+            // since its list was written is left out here too.
+            if other.deleted || other.dataset.is_private {
+                continue;
+            }
+            let links = self.store.link_counts(n.id)?;
+            hits.push(Hit {
+                rid: n.id as u64,
+                accession: other.accession,
+                repository: other.repository,
+                title: other.dataset.title.clone(),
+                score: n.score,
+                year: other.dataset.main_date().map(|d| d.year.max(0) as u64),
+                cluster: links.cluster as u64,
+                clustered: links.clustered,
+                citations: links.citations,
+                also_in: Vec::new(),
+                reasons: n.reasons,
+            });
+        }
+        self.fill_also_in(&mut hits)?;
+        for h in &mut hits {
+            if !h.also_in.is_empty() {
+                let names: Vec<String> = h
+                    .also_in
+                    .iter()
+                    .map(|r| format!("{} {}", r.repository, r.accession))
+                    .collect();
+                h.reasons
+                    .push(format!("same study also in {}", names.join(", ")));
+            }
+        }
+        Ok(hits)
     }
 
     /// A record's relations: the same study in other repositories, citing literature,
@@ -604,22 +879,38 @@ impl Engine {
     /// change log, never beside the store write: other processes write seqs this one has not
     /// seen, so an index committed at "the store's last seq" could claim changes it lacks.
     fn apply_shared(&self, batch: &[Change], now: i64) -> Result<Vec<(Outcome, i64)>> {
-        Ok(self.store.apply(batch, now)?.outcomes)
+        let applied = self.store.apply(batch, now)?;
+        self.note_changed(&applied.outcomes, &applied.touched);
+        Ok(applied.outcomes)
     }
 
     /// On a shared store, commit = catch the local index up with the change log, unless another
     /// process (the node's `opendi serve`) holds the index: it follows the log itself.
     fn commit_shared(&self) -> Result<()> {
-        match self.follow() {
-            Err(EngineError::Busy) => Ok(()),
-            other => other.map(|_| ()),
+        match self.follow_index() {
+            // The node's server holds the index and follows the log itself; lists are
+            // computed over what it has committed so far.
+            Err(EngineError::Busy) => {
+                self.index.reload()?;
+            }
+            other => {
+                other?;
+            }
         }
+        self.refresh_similar()
     }
 
     /// Indexes the store's changes that this node's index lacks (if any) and makes them
     /// searchable. Returns how many were applied. `opendi serve` calls it every second on a
     /// shared store, so records written through any node become searchable on every node.
     pub fn follow(&self) -> Result<u64> {
+        let n = self.follow_index()?;
+        // The node that wrote the changes keeps the shared similar lists (`commit_shared`).
+        self.similar_pending_clear();
+        Ok(n)
+    }
+
+    fn follow_index(&self) -> Result<u64> {
         if self.store.last_seq()? <= self.index.committed_seq()? {
             // Another process on this data directory (an ingest) may have committed to the
             // index meanwhile: show what is committed.

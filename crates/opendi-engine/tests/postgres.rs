@@ -566,3 +566,71 @@ fn clusters_citations_and_touched_records_match_the_embedded_store() {
     pgs.add_view(gse).unwrap();
     assert_eq!(lite.most_viewed(5).unwrap(), pgs.most_viewed(5).unwrap());
 }
+
+/// The precomputed similar lists are the same on PostgreSQL as on the embedded store, after
+/// arrivals, an update and a deletion (each through the incremental path).
+#[test]
+fn similar_lists_match_the_embedded_store() {
+    let Some(batch) = changes("omicsdi-xml/ddi-annotation") else {
+        return;
+    };
+    let Some(pg) = Cluster::start() else { return };
+    let lite_dir = tempfile::tempdir().unwrap();
+    let pg_dir = tempfile::tempdir().unwrap();
+    let lite = Engine::open(EngineConfig::new(lite_dir.path())).unwrap();
+    let pge = pg_engine(pg_dir.path(), &pg.url());
+    let steps: Vec<Vec<Change>> = vec![
+        batch,
+        vec![upsert(
+            "pride",
+            "PXD000005",
+            "Fbw7 NF-kB proteome revisited",
+        )],
+        vec![delete("metabolights_dataset", "MTBLS1")],
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        for e in [&lite, &pge] {
+            e.apply(step, 10 + i as i64).unwrap();
+            e.commit().unwrap();
+        }
+        let keys: Vec<(i64, String)> = lite
+            .store()
+            .live_keys(0, 1000)
+            .unwrap()
+            .into_iter()
+            .map(|k| (k.id, format!("{}/{}", k.repository, k.accession)))
+            .collect();
+        assert!(keys.len() > 10);
+        let mut listed = 0;
+        for (id, acc) in &keys {
+            let a: Vec<(String, Vec<String>)> = lite
+                .similar(*id, 20)
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.accession, h.reasons))
+                .collect();
+            let b: Vec<(String, Vec<String>)> = pge
+                .similar(pge.resolve(acc).unwrap()[0], 20)
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.accession, h.reasons))
+                .collect();
+            assert_eq!(a, b, "step {i}: similar list of {acc}");
+            assert!(a.iter().all(|(n, _)| n != "MTBLS1" || i < 2));
+            listed += usize::from(!a.is_empty());
+        }
+        assert!(
+            listed > keys.len() / 2,
+            "step {i}: most records have neighbours"
+        );
+        // Stored, not computed on the fly.
+        let (some, key) = &keys[0];
+        assert_eq!(
+            lite.store().similar(*some).unwrap().len(),
+            pge.store()
+                .similar(pge.resolve(key).unwrap()[0])
+                .unwrap()
+                .len()
+        );
+    }
+}

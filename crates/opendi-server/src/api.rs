@@ -66,7 +66,12 @@ pub fn summaries(
     for h in hits {
         if let Some(rec) = engine.record(h.rid as i64)? {
             if !rec.deleted && !rec.dataset.is_private {
-                out.push(dto::summary(&rec.dataset, h.score, reason));
+                let mut s = dto::summary(&rec.dataset, h.score, reason);
+                if !h.reasons.is_empty() {
+                    s.reason = Some(h.reasons.join("; "));
+                    s.reasons = h.reasons.clone();
+                }
+                out.push(s);
             }
         }
     }
@@ -149,7 +154,7 @@ pub async fn similar(
         .blocking(move |e| {
             let rec = find_record(e, &database, &accession)?;
             let hits = e.similar(rec.id, size)?;
-            let datasets = summaries(e, &hits, Some("similar text"))?;
+            let datasets = summaries(e, &hits, None)?;
             Ok(ListResponse {
                 count: datasets.len(),
                 datasets,

@@ -29,9 +29,13 @@ pub struct DatasetSummary {
     pub publication_date: Option<String>,
     pub omics_type: Vec<String>,
     pub score: f32,
-    /// Why this dataset is listed (similar datasets only).
+    /// Why this dataset is listed (similar datasets only): its reasons in one line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The same reasons one by one ("same publication: PMID 33640016", "shared terms: …").
+    /// Not in OmicsDI's shape: added for similar datasets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
     /// Page views (most accessed datasets only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub views_count: Option<u64>,
@@ -202,6 +206,7 @@ pub fn summary(d: &Dataset, score: f32, reason: Option<&str>) -> DatasetSummary 
         omics_type: d.omics_types.clone(),
         score,
         reason: reason.map(str::to_string),
+        reasons: Vec::new(),
         views_count: None,
         url: dataset_url(&d.repository, &d.accession),
     }

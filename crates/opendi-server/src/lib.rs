@@ -184,6 +184,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/term/frequentlyTerm/list", get(api::frequent_terms))
         .route("/api/v1/search", get(v1::search))
         .route("/api/v1/changes", get(v1::changes))
+        .route("/api/v1/similar", get(v1::similar))
         .route("/oai", get(oai::oai_get).merge(post(oai::oai_post)))
         .route("/sitemap.xml", get(sitemap::index))
         .route("/sitemap/{file}", get(sitemap::file))

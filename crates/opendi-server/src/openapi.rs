@@ -182,6 +182,11 @@ pub fn document() -> Value {
             vec![param("q", "query", false, json!({"type": "string", "maxLength": 200}), "what is typed; the last word (2+ characters) is completed"),
                  param("size", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 20, "default": 8}), "how many")],
             ok("Suggestions", "each with the whole query it makes (value), the completed text, its kind and a dataset count")),
+        "/api/v1/similar": op("A dataset's precomputed similar datasets, each with its reasons",
+            vec![param("accession", "query", true, json!({"type": "string"}), "the dataset's accession"),
+                 param("database", "query", false, json!({"type": "string"}), "its repository, when the accession is ambiguous"),
+                 param("size", "query", false, json!({"type": "integer", "minimum": 1, "default": 20}), "how many")],
+            ok("V1Similar", "similar datasets, most similar first, each with reasons and also_in")),
         "/api/v1/changes": op("The change log: every record change after a sequence number, deletions included",
             vec![param("since", "query", false, json!({"type": "integer", "minimum": 0, "default": 0}), "last seq already seen"),
                  param("limit", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}), "how many")],
@@ -221,7 +226,7 @@ pub fn document() -> Value {
             "id": { "type": "string" }, "source": { "type": "string" }, "title": { "type": "string" },
             "description": { "type": "string" }, "keywords": list, "organisms": { "type": "array", "items": { "$ref": "#/components/schemas/Organism" } },
             "publicationDate": { "type": ["string", "null"], "description": "YYYYMMDD, YYYYMM or YYYY" },
-            "omicsType": list, "score": { "type": "number" }, "reason": { "type": "string" }, "viewsCount": { "type": "integer" }, "url": { "type": "string" } } },
+            "omicsType": list, "score": { "type": "number" }, "reason": { "type": "string" }, "reasons": list, "viewsCount": { "type": "integer" }, "url": { "type": "string" } } },
         "SearchResponse": { "type": "object", "properties": {
             "count": { "type": "integer" },
             "datasets": { "type": "array", "items": { "$ref": "#/components/schemas/DatasetSummary" } },
@@ -282,6 +287,13 @@ pub fn document() -> Value {
             "next": { "type": ["string", "null"], "description": "cursor of the next page; null on the last" },
             "warnings": list,
             "also_searched_for": list } },
+        "V1Similar": { "type": "object", "properties": {
+            "accession": { "type": "string" }, "count": { "type": "integer" },
+            "similar": { "type": "array", "items": { "type": "object", "properties": {
+                "accession": { "type": "string" }, "repository": { "type": "string" },
+                "title": { "type": "string" }, "score": { "type": "number" }, "url": { "type": "string" },
+                "reasons": list,
+                "also_in": { "type": "array", "items": { "type": "object" } } } } } } },
         "Changes": { "type": "object", "properties": {
             "changes": { "type": "array", "items": { "type": "object", "properties": {
                 "seq": { "type": "integer" }, "repository": { "type": "string" }, "accession": { "type": "string" },

@@ -120,6 +120,8 @@ struct ResultItem {
     /// The passage holding the query's words, escaped, words in `<mark>`.
     snippet_html: Option<Value>,
     reason: Option<String>,
+    /// Why a similar dataset is listed, one reason per entry.
+    reasons: Vec<String>,
     views: Option<u64>,
 }
 
@@ -159,6 +161,7 @@ fn highlighted_item(s: dto::DatasetSummary, hl: Option<&Highlighter>) -> ResultI
         url: s.url,
         snippet,
         reason: s.reason,
+        reasons: s.reasons,
     }
 }
 
@@ -514,7 +517,7 @@ pub async fn dataset(
             }
             let pubs = dto::publications(e, &rec.dataset)?;
             let counters = e.counters(rec.id)?;
-            let similar = summaries(e, &e.similar(rec.id, 10)?, Some("similar text"))?;
+            let similar = summaries(e, &e.similar(rec.id, 10)?, None)?;
             let rel = e.relations(rec.id)?;
             Ok((rec, pubs, counters, similar, rel))
         })

@@ -170,3 +170,44 @@ pub async fn changes(
         .await?;
     Ok(Json(body))
 }
+
+/// `/api/v1/similar?accession=…[&database=…][&size=…]`: a dataset's precomputed similar list,
+/// each entry with its reasons and the other repositories holding the same study.
+pub async fn similar(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, AppError> {
+    let p = Params::parse(raw.as_deref())?;
+    let accession = p.required("accession")?.to_string();
+    let database = p.get("database").map(str::to_string);
+    let size = p.number("size", 20, 1, MAX_SIZE)?;
+    let res = state
+        .blocking(move |e| {
+            let key = match &database {
+                Some(db) => format!("{db}/{accession}"),
+                None => accession.clone(),
+            };
+            let id = *e
+                .resolve(&key)?
+                .first()
+                .ok_or_else(|| AppError::NotFound(format!("no dataset {key}")))?;
+            let hits = e.similar(id, size)?;
+            let similar: Vec<Value> = hits
+                .iter()
+                .map(|h| {
+                    json!({
+                        "accession": h.accession,
+                        "repository": h.repository,
+                        "title": h.title,
+                        "score": h.score,
+                        "reasons": h.reasons,
+                        "also_in": h.also_in,
+                        "url": format!("/dataset/{}/{}", h.repository, h.accession),
+                    })
+                })
+                .collect();
+            Ok(json!({ "accession": key, "count": similar.len(), "similar": similar }))
+        })
+        .await?;
+    Ok(Json(res))
+}

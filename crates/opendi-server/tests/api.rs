@@ -7,7 +7,7 @@ use common::{get, state};
 use serde_json::Value;
 
 /// Every JSON endpoint, with a request that must succeed.
-const ENDPOINTS: [(&str, &str); 22] = [
+const ENDPOINTS: [(&str, &str); 23] = [
     (
         "/ws/dataset/search",
         "/ws/dataset/search?query=proteome&size=5",
@@ -63,6 +63,10 @@ const ENDPOINTS: [(&str, &str); 22] = [
     ),
     ("/api/v1/search", "/api/v1/search?q=proteome&size=5"),
     ("/api/v1/changes", "/api/v1/changes?since=0&limit=5"),
+    (
+        "/api/v1/similar",
+        "/api/v1/similar?accession=PXD000001&database=pride&size=5",
+    ),
 ];
 
 /// Routes that serve people (HTML and the stylesheet), not programs: the only ones the
@@ -292,9 +296,30 @@ async fn similar_latest_statistics_databases() {
     .json();
     let list = v["datasets"].as_array().unwrap();
     assert_eq!(v["count"].as_u64().unwrap() as usize, list.len());
+    assert!(!list.is_empty());
+    for d in list {
+        assert_ne!(d["id"], "PXD000001");
+        // OmicsDI's one-line reason, and the added list of reasons it joins.
+        let reasons: Vec<&str> = d["reasons"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no reasons: {d}"))
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        assert!(!reasons.is_empty());
+        assert_eq!(d["reason"], reasons.join("; "));
+    }
+    let v = get(
+        &s,
+        "/api/v1/similar?accession=PXD000001&database=pride&size=3",
+    )
+    .await
+    .json();
+    let list = v["similar"].as_array().unwrap();
+    assert!(!list.is_empty() && list.len() <= 3, "{v}");
     assert!(list
         .iter()
-        .all(|d| d["reason"] == "similar text" && d["id"] != "PXD000001"));
+        .all(|d| !d["reasons"].as_array().unwrap().is_empty() && d["accession"] != "PXD000001"));
 
     let v = get(&s, "/ws/dataset/latest?size=3").await.json();
     assert_eq!(v["datasets"].as_array().unwrap().len(), 3);

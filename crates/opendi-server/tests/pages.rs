@@ -55,6 +55,29 @@ async fn seed_dataset_page_shows_the_reference_elements() {
     }
 }
 
+/// The seed's similar list (computed at ingest) is on its page, each entry with its reasons.
+#[tokio::test]
+async fn dataset_page_lists_similar_datasets_with_reasons() {
+    let Some(s) = state() else { return };
+    let b = get(&s, SEED).await.body;
+    let section = b
+        .split("<h2 id=\"h-similar\">Similar Datasets</h2>")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .expect("similar section");
+    assert!(!section.contains("No similar datasets found"), "{section}");
+    let reasons: Vec<&str> = section
+        .split("<li class=\"reason\">")
+        .skip(1)
+        .filter_map(|r| r.split("</li>").next())
+        .collect();
+    assert!(!reasons.is_empty(), "{section}");
+    assert!(
+        reasons.iter().any(|r| r.starts_with("shared terms: ")),
+        "{reasons:?}"
+    );
+}
+
 #[tokio::test]
 async fn dataset_page_json_ld_is_a_schema_org_dataset() {
     let Some(s) = state() else { return };

@@ -42,15 +42,24 @@ pub enum Command {
     Ingest(ingest_cmd::IngestArgs),
     /// Search the index.
     Search(SearchArgs),
-    /// Datasets similar to one dataset.
+    /// Datasets similar to one dataset, with the reasons; or, with --all, recompute every
+    /// record's precomputed list.
     Similar {
         /// Print JSON.
         #[arg(long)]
         json: bool,
         #[arg(long, default_value_t = 10)]
         limit: usize,
+        /// Recompute the similar lists of all records (ingest keeps them current; this
+        /// rebuilds them, e.g. after a change of the similarity's weights).
+        #[arg(long, conflicts_with_all = ["accession", "keys"])]
+        all: bool,
+        /// Look up every line of FILE (an accession each), writing one JSON object per line.
+        #[arg(long, conflicts_with = "accession")]
+        keys: Option<PathBuf>,
         /// ACCESSION or REPOSITORY/ACCESSION.
-        accession: String,
+        #[arg(required_unless_present_any = ["all", "keys"])]
+        accession: Option<String>,
     },
     /// Show one record: normalized, with provenance, history and diagnostics.
     Show {
@@ -216,8 +225,14 @@ pub fn run() -> Result<()> {
         Command::Similar {
             json,
             limit,
+            all,
+            keys,
             accession,
-        } => similar(&cli.data_dir, json, limit, &accession),
+        } => match (accession, keys) {
+            (Some(accession), _) if !all => similar(&cli.data_dir, json, limit, &accession),
+            (_, Some(keys)) if !all => similar_keys(&cli.data_dir, limit, &keys),
+            _ => similar_all(&cli.data_dir, json),
+        },
         Command::Show {
             json,
             raw,
@@ -411,7 +426,70 @@ fn similar(data_dir: &std::path::Path, json: bool, limit: usize, key: &str) -> R
                 h.score,
                 h.title
             );
+            for r in &h.reasons {
+                outln!("    - {r}");
+            }
         }
+    }
+    Ok(())
+}
+
+/// `opendi similar --keys FILE`: one JSON object per accession (evaluations, batch use).
+fn similar_keys(data_dir: &std::path::Path, limit: usize, file: &std::path::Path) -> Result<()> {
+    let engine = open_engine(data_dir)?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for key in text.lines().map(str::trim).filter(|k| !k.is_empty()) {
+        let hits = match engine.resolve(key)?.first() {
+            Some(&id) => engine.similar(id, limit)?,
+            None => Vec::new(),
+        };
+        serde_json::to_writer(&mut out, &json!({ "accession": key, "similar": hits }))?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// `opendi similar --all`: recomputes every record's similar list, with progress, and prints
+/// how long it took.
+fn similar_all(data_dir: &std::path::Path, json: bool) -> Result<()> {
+    use std::io::IsTerminal;
+    let engine = open_engine(data_dir)?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} records {per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let started = std::time::Instant::now();
+    let records = engine
+        .recompute_similar(&|done, total| {
+            if let Some(bar) = &bar {
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+        })
+        .context("recomputing similar lists")?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "records": records, "seconds": secs }))?
+        );
+    } else {
+        outln!(
+            "similar lists recomputed for {records} records in {secs:.2} s ({:.0} records/s)",
+            records as f64 / secs.max(1e-9)
+        );
     }
     Ok(())
 }

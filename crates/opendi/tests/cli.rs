@@ -116,6 +116,9 @@ fn pubmed_baseline_ingest_search_and_reingest() {
     assert!(sim
         .iter()
         .all(|h| h["accession"] != "399296" && h["score"].as_f64().is_some()));
+    assert!(sim
+        .iter()
+        .all(|h| h["reasons"].as_array().is_some_and(|r| !r.is_empty())));
 
     let show = json(&opendi(d, &["show", "--json", "--raw", "pubmed/399296"]));
     assert_eq!(show["dataset"]["accession"], "399296");
@@ -132,6 +135,48 @@ fn pubmed_baseline_ingest_search_and_reingest() {
     assert_eq!(s["unchanged"], 30000);
     assert_eq!(s["new"], 0);
     assert_eq!(s["updated"], 0);
+
+    // The seed record joins the 30,000 articles: its list is computed at ingest, with reasons
+    // (the vocabularies recognise aplastic anemia in its text, as in the articles on it).
+    if let Some(seed) = opendi_corpora::seed("S-EPMC7912947.omicsdi.xml") {
+        let s = json(&opendi(d, &["ingest", "--json", seed.to_str().unwrap()]));
+        assert_eq!(s["new"], 1);
+        let sim = json(&opendi(d, &["similar", "--json", "S-EPMC7912947"]));
+        let sim = sim["similar"].as_array().unwrap();
+        assert!(!sim.is_empty());
+        for h in sim {
+            let reasons = h["reasons"].as_array().unwrap();
+            assert!(!reasons.is_empty(), "{h}");
+        }
+        assert!(
+            sim.iter().any(|h| h["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r.as_str().unwrap().contains("aplastic anemia"))),
+            "{sim:?}"
+        );
+        let text = opendi(d, &["similar", "S-EPMC7912947"]);
+        assert!(String::from_utf8_lossy(&text.stdout).contains("    - shared terms: "));
+        // A batch of keys: one JSON line each.
+        let keys = d.join("keys.txt");
+        std::fs::write(&keys, "S-EPMC7912947\n399296\n").unwrap();
+        let out = opendi(
+            d,
+            &["similar", "--limit", "3", "--keys", keys.to_str().unwrap()],
+        );
+        let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines
+            .iter()
+            .all(|l| l["similar"].as_array().unwrap().len() == 3));
+        let all = json(&opendi(d, &["similar", "--all", "--json"]));
+        assert_eq!(all["records"], 30001);
+        assert!(all["seconds"].as_f64().is_some());
+    }
 }
 
 #[test]

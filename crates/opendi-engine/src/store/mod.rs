@@ -187,6 +187,13 @@ pub trait Store: Send + Sync {
     /// Adds many records' counts in one transaction (the engine batches page views).
     fn add_counts(&self, counts: &[(i64, Counters)]) -> Result<()>;
     fn counters(&self, id: i64) -> Result<Counters>;
+    /// Replaces the precomputed similar lists of the given records, in one transaction (an
+    /// empty list removes a record's list). Derived data: no `seq`.
+    fn set_similar(&self, lists: &[(i64, Vec<Neighbour>)]) -> Result<()>;
+    /// A record's precomputed similar list, most similar first.
+    fn similar(&self, id: i64) -> Result<Vec<Neighbour>>;
+    /// The records whose similar lists name any of `ids` (sorted, distinct).
+    fn similar_listing(&self, ids: &[i64]) -> Result<Vec<i64>>;
     /// A record's cluster and citation/reanalysis counts (what its index document carries).
     fn link_counts(&self, id: i64) -> Result<LinkCounts>;
     /// A record's relations to other records, with reasons.
@@ -247,6 +254,15 @@ pub struct Relations {
     pub cited_by: Vec<RecordRef>,
     pub reanalyses: u64,
     pub reanalysed_by: Vec<RecordRef>,
+}
+
+/// One entry of a precomputed similar list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Neighbour {
+    pub id: i64,
+    pub score: f32,
+    /// Why it is similar, in words ("same publication: PMID 33640016").
+    pub reasons: Vec<String>,
 }
 
 /// The link figures an index document carries.

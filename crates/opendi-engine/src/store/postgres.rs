@@ -8,8 +8,8 @@
 
 use super::sqlite::{encode, hex, pack, unpack};
 use super::{
-    Applied, Change, ChangeFilter, ChangeRow, Counters, HistoryEntry, LinkCounts, Outcome,
-    Prepared, RecordKey, RecordRef, Relations, Store, StoreStats, StoredRecord,
+    Applied, Change, ChangeFilter, ChangeRow, Counters, HistoryEntry, LinkCounts, Neighbour,
+    Outcome, Prepared, RecordKey, RecordRef, Relations, Store, StoreStats, StoredRecord,
 };
 use crate::{EngineError, Result};
 use opendi_model::{Dataset, Diagnostic, Publication};
@@ -46,7 +46,20 @@ const MIGRATION_LOCK: i64 = 0x6f70_656e_6469_0002;
 
 /// Schema migrations, applied in order on open; `schema_version` records the ones applied.
 /// Never edit a released step: append a new one.
-const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_V1)];
+const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_V1), (2, SCHEMA_V2)];
+
+/// Precomputed similar lists (derived data, see `similar.rs`), as in the embedded store.
+const SCHEMA_V2: &str = r#"
+CREATE TABLE similar_lists (
+    record_id BIGINT NOT NULL,
+    rank INTEGER NOT NULL,
+    neighbour BIGINT NOT NULL,
+    score REAL NOT NULL,
+    reasons TEXT NOT NULL,
+    PRIMARY KEY (record_id, rank)
+);
+CREATE INDEX similar_neighbour ON similar_lists (neighbour);
+"#;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE records (
@@ -854,6 +867,71 @@ impl Store for PgStore {
 
     fn add_download(&self, id: i64) -> Result<()> {
         self.bump_counter(id, "downloads")
+    }
+
+    fn set_similar(&self, lists: &[(i64, Vec<Neighbour>)]) -> Result<()> {
+        let ids: Vec<i64> = lists.iter().map(|(id, _)| *id).collect();
+        let (mut owners, mut ranks, mut neighbours, mut scores, mut reasons) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (id, list) in lists {
+            for (rank, n) in list.iter().enumerate() {
+                owners.push(*id);
+                ranks.push(rank as i32);
+                neighbours.push(n.id);
+                scores.push(n.score);
+                reasons.push(serde_json::to_string(&n.reasons)?);
+            }
+        }
+        self.run(|c| {
+            let mut tx = c.transaction()?;
+            tx.execute("DELETE FROM similar_lists WHERE record_id = ANY($1)", &[&ids])?;
+            tx.execute(
+                "INSERT INTO similar_lists (record_id, rank, neighbour, score, reasons)
+                 SELECT * FROM UNNEST($1::BIGINT[], $2::INTEGER[], $3::BIGINT[], $4::REAL[], $5::TEXT[])",
+                &[&owners, &ranks, &neighbours, &scores, &reasons],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn similar(&self, id: i64) -> Result<Vec<Neighbour>> {
+        let rows = self.run(|c| {
+            Ok(c.query(
+                "SELECT neighbour, score, reasons FROM similar_lists WHERE record_id = $1 ORDER BY rank",
+                &[&id],
+            )?)
+        })?;
+        rows.iter()
+            .map(|r| {
+                let reasons: String = r
+                    .try_get(2)
+                    .map_err(|e| EngineError::Database(describe(&e)))?;
+                Ok(Neighbour {
+                    id: r
+                        .try_get(0)
+                        .map_err(|e| EngineError::Database(describe(&e)))?,
+                    score: r
+                        .try_get(1)
+                        .map_err(|e| EngineError::Database(describe(&e)))?,
+                    reasons: serde_json::from_str(&reasons)?,
+                })
+            })
+            .collect()
+    }
+
+    fn similar_listing(&self, ids: &[i64]) -> Result<Vec<i64>> {
+        let ids = ids.to_vec();
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT DISTINCT record_id FROM similar_lists WHERE neighbour = ANY($1) ORDER BY record_id",
+                &[&ids],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<std::result::Result<Vec<i64>, _>>()?)
+        })
     }
 
     fn counters(&self, id: i64) -> Result<Counters> {

@@ -6,8 +6,8 @@
 //! lz4-compressed JSON (normalized) and text (raw) blobs.
 
 use super::{
-    Applied, Change, ChangeFilter, ChangeRow, Counters, HistoryEntry, LinkCounts, NewRecord,
-    Outcome, RecordKey, RecordRef, Relations, Store, StoreStats, StoredRecord,
+    Applied, Change, ChangeFilter, ChangeRow, Counters, HistoryEntry, LinkCounts, Neighbour,
+    NewRecord, Outcome, RecordKey, RecordRef, Relations, Store, StoreStats, StoredRecord,
 };
 use crate::{EngineError, Result};
 use opendi_model::{Dataset, Diagnostic, Publication};
@@ -89,6 +89,17 @@ CREATE TABLE IF NOT EXISTS counters (
     views INTEGER NOT NULL DEFAULT 0,
     downloads INTEGER NOT NULL DEFAULT 0
 );
+-- Precomputed similar lists (derived data, see `similar.rs`): rank 0 is the most similar;
+-- reasons are a JSON array of strings.
+CREATE TABLE IF NOT EXISTS similar_lists (
+    record_id INTEGER NOT NULL,
+    rank INTEGER NOT NULL,
+    neighbour INTEGER NOT NULL,
+    score REAL NOT NULL,
+    reasons TEXT NOT NULL,
+    PRIMARY KEY (record_id, rank)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS similar_neighbour ON similar_lists (neighbour);
 "#;
 
 pub struct SqliteStore {
@@ -592,6 +603,71 @@ impl Store for SqliteStore {
 
     fn add_download(&self, id: i64) -> Result<()> {
         self.bump_counter(id, "downloads")
+    }
+
+    fn set_similar(&self, lists: &[(i64, Vec<Neighbour>)]) -> Result<()> {
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction()?;
+        {
+            let mut clear = tx.prepare_cached("DELETE FROM similar_lists WHERE record_id = ?1")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO similar_lists (record_id, rank, neighbour, score, reasons) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for (id, list) in lists {
+                clear.execute([id])?;
+                for (rank, n) in list.iter().enumerate() {
+                    insert.execute(rusqlite::params![
+                        id,
+                        rank as i64,
+                        n.id,
+                        f64::from(n.score),
+                        serde_json::to_string(&n.reasons)?
+                    ])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn similar(&self, id: i64) -> Result<Vec<Neighbour>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT neighbour, score, reasons FROM similar_lists WHERE record_id = ?1 ORDER BY rank",
+        )?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, f64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(id, score, reasons)| {
+                Ok(Neighbour {
+                    id,
+                    score: score as f32,
+                    reasons: serde_json::from_str(&reasons)?,
+                })
+            })
+            .collect()
+    }
+
+    fn similar_listing(&self, ids: &[i64]) -> Result<Vec<i64>> {
+        let conn = self.reader();
+        let mut stmt =
+            conn.prepare_cached("SELECT record_id FROM similar_lists WHERE neighbour = ?1")?;
+        let mut out = Vec::new();
+        for id in ids {
+            for r in stmt.query_map([id], |r| r.get::<_, i64>(0))? {
+                out.push(r?);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     fn counters(&self, id: i64) -> Result<Counters> {

@@ -1,0 +1,715 @@
+//! Precomputed "similar datasets": the features a record is compared by, candidate generation
+//! over the index's `sim` field (an inverted index of those features), scoring and reasons.
+//!
+//! Every record gets a bag of feature tokens (significant words and word pairs of its title,
+//! description and protocols; its keywords, organisms, diseases, tissues, cell types; chemical,
+//! gene and protein cross-references; publications; trials; accessions it is or refers to).
+//! The index keeps them in one raw-token field, so its posting lists are the inverted index:
+//! a record's neighbours are found by walking the postings of its most significant features
+//! only, skipping features too common to tell records apart. Each posting list read is thus at
+//! most [`Tuning::max_df`] long and each record reads a bounded number of them, so computing
+//! every list grows linearly with the number of records, never with their pairs.
+//!
+//! The score is symmetric by construction (a sum over shared features of both sides' BM25
+//! weights), so when a new record finds its neighbours, it can also enter their lists without
+//! recomputing them.
+
+use crate::links::{is_literature, record_links};
+use crate::text::{organism_label, strip_tags};
+use crate::Result;
+use opendi_model::Dataset;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use tantivy::postings::Postings;
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, DocSet, Searcher, Term, TERMINATED};
+
+/// How many neighbours each record keeps.
+pub const K: usize = 20;
+
+/// Every weight of the similarity, in one place. Tuned on `pubmed20n0014` only (see
+/// `bench/eval.py`); nothing here depends on a query or a record.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Features carried by more than this fraction of the records are skipped: they tell
+    /// records apart too little to pay for their long posting lists.
+    pub max_df_fraction: f64,
+    /// ... and so are features carried by more than this many records, whatever the corpus
+    /// size: the cap that keeps the work per record bounded (near-linear growth).
+    pub max_df: u64,
+    /// How many of a record's text features (words, word pairs) are looked up, best first.
+    pub max_text_features: usize,
+    /// How many of its other features (entities, identifiers) are looked up.
+    pub max_entity_features: usize,
+    /// BM25 saturation and length normalisation.
+    pub k1: f32,
+    pub b: f32,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            max_df_fraction: 0.1,
+            max_df: 5000,
+            max_text_features: 60,
+            max_entity_features: 60,
+            k1: 1.2,
+            b: 0.5,
+        }
+    }
+}
+
+/// The kinds of features, told apart by the prefix of their token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Kind {
+    Word,
+    Phrase,
+    Keyword,
+    Organism,
+    Disease,
+    Tissue,
+    CellType,
+    Xref,
+    Publication,
+    Trial,
+    Accession,
+}
+
+const KINDS: [(Kind, &str); 11] = [
+    (Kind::Word, "w:"),
+    (Kind::Phrase, "p:"),
+    (Kind::Keyword, "k:"),
+    (Kind::Organism, "o:"),
+    (Kind::Disease, "d:"),
+    (Kind::Tissue, "t:"),
+    (Kind::CellType, "c:"),
+    (Kind::Xref, "x:"),
+    (Kind::Publication, "pub:"),
+    (Kind::Trial, "trial:"),
+    (Kind::Accession, "a:"),
+];
+
+impl Kind {
+    fn prefix(self) -> &'static str {
+        KINDS
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map(|(_, p)| *p)
+            .unwrap_or("")
+    }
+
+    fn of(token: &str) -> Option<(Kind, &str)> {
+        KINDS
+            .iter()
+            .find_map(|(k, p)| token.strip_prefix(p).map(|rest| (*k, rest)))
+    }
+
+    /// How much sharing one feature of this kind counts, before its rarity (IDF). An explicit
+    /// tie (the same publication, trial or a declared relation) outweighs any amount of text.
+    fn boost(self) -> f32 {
+        match self {
+            Kind::Word => 1.0,
+            Kind::Phrase => 1.0,
+            Kind::Keyword => 1.5,
+            Kind::Organism => 0.5,
+            Kind::Disease | Kind::CellType => 2.0,
+            Kind::Tissue => 1.5,
+            Kind::Xref => 2.0,
+            Kind::Publication | Kind::Trial | Kind::Accession => 8.0,
+        }
+    }
+
+    fn is_text(self) -> bool {
+        matches!(self, Kind::Word | Kind::Phrase)
+    }
+}
+
+/// Words that carry no topic. The document-frequency cap removes most common words anyway;
+/// this list keeps them out of word pairs ("of the") as well.
+const STOPWORDS: &[&str] = &[
+    "a", "about", "after", "all", "also", "among", "an", "and", "any", "are", "as", "at", "be",
+    "been", "before", "being", "between", "both", "but", "by", "can", "could", "did", "do", "does",
+    "during", "each", "either", "for", "from", "had", "has", "have", "here", "how", "however",
+    "if", "in", "into", "is", "it", "its", "may", "more", "most", "no", "nor", "not", "of", "on",
+    "one", "only", "or", "other", "our", "over", "such", "than", "that", "the", "their", "them",
+    "then", "there", "these", "they", "this", "those", "through", "thus", "to", "two", "under",
+    "up", "upon", "using", "very", "via", "was", "we", "were", "what", "when", "where", "whether",
+    "which", "while", "who", "whom", "why", "will", "with", "within", "without", "would", "yet",
+];
+
+fn is_stopword(w: &str) -> bool {
+    STOPWORDS.binary_search(&w).is_ok()
+}
+
+/// A light plural folding ("cells" -> "cell", "therapies" -> "therapy") that keeps words
+/// readable in reasons, unlike a full stemmer.
+fn fold(w: &str) -> String {
+    let n = w.len();
+    if n > 4 && w.ends_with("ies") {
+        format!("{}y", &w[..n - 3])
+    } else if n > 3
+        && w.ends_with('s')
+        && !w.ends_with("ss")
+        && !w.ends_with("us")
+        && !w.ends_with("is")
+    {
+        w[..n - 1].to_string()
+    } else {
+        w.to_string()
+    }
+}
+
+/// Adds the word and word-pair features of a text, `times` over (title words count more).
+fn text_features(text: &str, times: usize, out: &mut Vec<String>) {
+    let text = strip_tags(text).to_lowercase();
+    let mut prev: Option<String> = None;
+    let mut word = String::new();
+    let mut flush = |word: &mut String, prev: &mut Option<String>, breaks: bool| {
+        if !word.is_empty() {
+            let w = std::mem::take(word);
+            let keep = w.chars().count() >= 3
+                && !w.bytes().all(|b| b.is_ascii_digit())
+                && !is_stopword(&w);
+            if keep {
+                let w = fold(&w);
+                for _ in 0..times {
+                    out.push(format!("w:{w}"));
+                    if let Some(p) = prev.as_ref() {
+                        out.push(format!("p:{p} {w}"));
+                    }
+                }
+                *prev = Some(w);
+            } else {
+                *prev = None;
+            }
+        }
+        if breaks {
+            *prev = None;
+        }
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            word.push(c);
+        } else {
+            // Spaces and hyphens join words into pairs; other punctuation ends a phrase.
+            let breaks = !(c.is_whitespace() || c == '-');
+            flush(&mut word, &mut prev, breaks);
+        }
+    }
+    flush(&mut word, &mut prev, true);
+}
+
+/// The feature tokens of a record (repeated as often as they occur), as the index's `sim`
+/// field holds them.
+pub fn features(d: &Dataset) -> Vec<String> {
+    let mut out = Vec::new();
+    text_features(&d.title, 2, &mut out);
+    text_features(&d.description, 1, &mut out);
+    for p in d.data_protocols.iter().chain(&d.sample_protocols) {
+        text_features(p, 1, &mut out);
+    }
+    let mut entities: Vec<String> = Vec::new();
+    for k in d.submitter_keywords.iter().chain(&d.curator_keywords) {
+        let k = k.trim().to_lowercase();
+        if !k.is_empty() {
+            entities.push(format!("k:{k}"));
+        }
+    }
+    for o in &d.organisms {
+        let label = organism_label(o);
+        if !label.is_empty() {
+            entities.push(format!("o:{}", label.to_lowercase()));
+        }
+    }
+    for (kind, terms) in [
+        (Kind::Disease, &d.diseases),
+        (Kind::Tissue, &d.tissues),
+        (Kind::CellType, &d.cell_types),
+    ] {
+        for t in terms {
+            let label = t.label.trim().to_lowercase();
+            if !label.is_empty() {
+                entities.push(format!("{}{label}", kind.prefix()));
+            }
+        }
+    }
+    let links = record_links(d);
+    for c in &d.cross_refs {
+        let db = c.database.trim().to_ascii_lowercase();
+        let key = c.key.trim();
+        if key.is_empty() {
+            continue;
+        }
+        let upper = key.to_ascii_uppercase();
+        if let Some(t) = trial_id(&db, &upper) {
+            entities.push(format!("trial:{t}"));
+        } else if let Some(p) = publication_token(&db, key) {
+            entities.push(p);
+        } else if is_entity_db(&db) {
+            entities.push(format!("x:{db}:{upper}"));
+        } else {
+            // Another record's accession (a GEO series a paper names, a related dataset):
+            // it meets that record's own accession token.
+            entities.push(format!("a:{upper}"));
+        }
+    }
+    for p in &d.publications {
+        if let Some(pmid) = &p.pmid {
+            entities.push(format!("pub:pmid:{}", pmid.trim()));
+        } else if let Some(doi) = &p.doi {
+            entities.push(format!("pub:doi:{}", doi.trim().to_ascii_lowercase()));
+        } else if let Some(pmc) = &p.pmcid {
+            entities.push(format!("pub:pmc:{}", pmc.trim().to_ascii_uppercase()));
+        }
+    }
+    // A literature record is a publication: records citing it share its token.
+    for key in &links.keys {
+        if let Some(n) = key.strip_prefix("PMID:") {
+            entities.push(format!("pub:pmid:{n}"));
+        } else if let Some(doi) = key.strip_prefix("DOI:") {
+            entities.push(format!("pub:doi:{}", doi.to_ascii_lowercase()));
+        } else if is_trial(key) {
+            entities.push(format!("trial:{key}"));
+        } else {
+            entities.push(format!("a:{key}"));
+        }
+    }
+    for acc in &links.reanalyses {
+        entities.push(format!("a:{acc}"));
+    }
+    entities.sort();
+    entities.dedup();
+    out.extend(entities);
+    out
+}
+
+/// Databases of biological entities (chemicals, genes, proteins, pathways, ontology terms):
+/// records naming the same one share a topic, not a study.
+fn is_entity_db(db: &str) -> bool {
+    const ENTITY_DBS: &[&str] = &[
+        "chebi",
+        "chembl",
+        "drugbank",
+        "ec",
+        "ensembl",
+        "entrez",
+        "go",
+        "hgnc",
+        "interpro",
+        "kegg",
+        "mesh",
+        "ncbigene",
+        "omim",
+        "orphanet",
+        "pfam",
+        "pubchem",
+        "pubchem.compound",
+        "reactome",
+        "refseq",
+        "taxonomy",
+        "uniprot",
+        "uniprotkb",
+    ];
+    ENTITY_DBS.contains(&db) || db.starts_with("ensembl") || db.starts_with("uniprot")
+}
+
+fn is_trial(key: &str) -> bool {
+    let digits = |p: &str| {
+        key.strip_prefix(p)
+            .is_some_and(|r| r.len() >= 5 && r.bytes().all(|b| b.is_ascii_digit()))
+    };
+    digits("NCT") || digits("ISRCTN")
+}
+
+fn trial_id(db: &str, key: &str) -> Option<String> {
+    if is_trial(key) || (db.contains("trial") || db == "eudract" || db == "ctis") {
+        Some(key.to_string())
+    } else {
+        None
+    }
+}
+
+fn publication_token(db: &str, key: &str) -> Option<String> {
+    match db {
+        "pubmed" | "pmid" | "medline" => {
+            Some(format!("pub:pmid:{}", key.trim_start_matches("PMID:")))
+        }
+        "doi" => Some(format!("pub:doi:{}", key.to_ascii_lowercase())),
+        "pmc" | "pmcid" => Some(format!("pub:pmc:{}", key.to_ascii_uppercase())),
+        _ => None,
+    }
+}
+
+/// One neighbour as computed: the reasons that do not depend on the direction (shared
+/// features) and whether the two are explicitly related (the reasons of which do).
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    pub rid: i64,
+    pub score: f32,
+    pub reasons: Vec<String>,
+    /// Shared accession features: a declared relation or citation between the two.
+    pub related: bool,
+}
+
+/// A feature of the record being compared, looked up in the index.
+struct Looked {
+    token: String,
+    /// Query-side weight: boost x IDF x saturated term frequency.
+    weight: f32,
+    idf: f32,
+}
+
+/// Computes neighbour lists over one searcher (a committed state of the index).
+pub(crate) struct Computer<'a> {
+    searcher: &'a Searcher,
+    field: Field,
+    tuning: &'a Tuning,
+    n_docs: f32,
+    avg_len: f32,
+    max_df: u64,
+}
+
+/// Per-thread scratch space of [`Computer::neighbours`]: one score per document of the largest
+/// segment, reused from record to record.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    scores: Vec<f32>,
+    touched: Vec<DocId>,
+}
+
+impl<'a> Computer<'a> {
+    pub fn new(searcher: &'a Searcher, field: Field, tuning: &'a Tuning) -> Result<Self> {
+        let n = searcher.num_docs().max(1);
+        let mut tokens = 0u64;
+        for seg in searcher.segment_readers() {
+            tokens += seg.inverted_index(field)?.total_num_tokens();
+        }
+        let max_df = ((n as f64 * tuning.max_df_fraction) as u64)
+            .max(20)
+            .min(tuning.max_df);
+        Ok(Computer {
+            searcher,
+            field,
+            tuning,
+            n_docs: n as f32,
+            avg_len: (tokens as f32 / n as f32).max(1.0),
+            max_df,
+        })
+    }
+
+    fn sat(&self, tf: f32, len: f32) -> f32 {
+        let t = self.tuning;
+        tf * (t.k1 + 1.0) / (tf + t.k1 * (1.0 - t.b + t.b * len / self.avg_len))
+    }
+
+    /// The record's features worth looking up, with their weights.
+    fn look_up(&self, d: &Dataset) -> Result<Vec<Looked>> {
+        let toks = features(d);
+        let len = toks.len() as f32;
+        let mut tf: HashMap<String, u32> = HashMap::new();
+        for t in toks {
+            *tf.entry(t).or_default() += 1;
+        }
+        let mut text = Vec::new();
+        let mut other = Vec::new();
+        for (token, n) in tf {
+            let Some((kind, _)) = Kind::of(&token) else {
+                continue;
+            };
+            let df = self
+                .searcher
+                .doc_freq(&Term::from_field_text(self.field, &token))?;
+            // df 1 is the record itself (it is indexed before its list is computed).
+            if df <= 1 || df > self.max_df {
+                continue;
+            }
+            let df = df as f32;
+            let idf = (1.0 + (self.n_docs - df + 0.5) / (df + 0.5)).ln();
+            let weight = kind.boost() * idf * self.sat(n as f32, len);
+            let l = Looked { token, weight, idf };
+            if kind.is_text() {
+                text.push(l);
+            } else {
+                other.push(l);
+            }
+        }
+        let by_weight = |a: &Looked, b: &Looked| {
+            b.weight
+                .total_cmp(&a.weight)
+                .then_with(|| a.token.cmp(&b.token))
+        };
+        text.sort_by(by_weight);
+        text.truncate(self.tuning.max_text_features);
+        other.sort_by(by_weight);
+        other.truncate(self.tuning.max_entity_features);
+        text.extend(other);
+        Ok(text)
+    }
+
+    /// The `k` most similar records to `d` (record `rid` of cluster `cluster`), one per
+    /// cluster, leaving out its own cluster.
+    pub fn neighbours(
+        &self,
+        rid: i64,
+        cluster: u64,
+        d: &Dataset,
+        k: usize,
+        scratch: &mut Scratch,
+    ) -> Result<Vec<Found>> {
+        let looked = self.look_up(d)?;
+        // (score, record id, its cluster, segment, doc)
+        let mut ranked: Vec<(f32, u64, u64, usize, DocId)> = Vec::new();
+        let mut matched: HashMap<(usize, DocId), Vec<(usize, f32)>> = HashMap::new();
+        for (seg_ord, seg) in self.searcher.segment_readers().iter().enumerate() {
+            let inverted = seg.inverted_index(self.field)?;
+            let norms = seg.get_fieldnorms_reader(self.field)?;
+            scratch.scores.clear();
+            scratch.scores.resize(seg.max_doc() as usize, 0.0);
+            scratch.touched.clear();
+            let mut contributions: Vec<Vec<(DocId, f32)>> = Vec::with_capacity(looked.len());
+            for l in &looked {
+                let term = Term::from_field_text(self.field, &l.token);
+                let mut list = Vec::new();
+                if let Some(mut postings) =
+                    inverted.read_postings(&term, IndexRecordOption::WithFreqs)?
+                {
+                    let mut doc = postings.doc();
+                    while doc != TERMINATED {
+                        let len = norms.fieldnorm(doc) as f32;
+                        let w = l.weight * l.idf * self.sat(postings.term_freq() as f32, len);
+                        let s = &mut scratch.scores[doc as usize];
+                        if *s == 0.0 {
+                            scratch.touched.push(doc);
+                        }
+                        *s += w;
+                        list.push((doc, w));
+                        doc = postings.advance();
+                    }
+                }
+                contributions.push(list);
+            }
+            let alive = seg.alive_bitset();
+            let rids = seg.fast_fields().u64("rid")?;
+            let clusters = seg.fast_fields().u64("cluster")?;
+            let mut local: Vec<(f32, DocId)> = scratch
+                .touched
+                .iter()
+                .filter(|&&doc| alive.is_none_or(|a| a.is_alive(doc)))
+                .map(|&doc| (scratch.scores[doc as usize], doc))
+                .collect();
+            local.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            // Enough per segment to survive collapsing by cluster and leaving out the record.
+            local.truncate(k * 3 + 8);
+            for &(score, doc) in &local {
+                let Some(other) = rids.first(doc) else {
+                    continue;
+                };
+                let other_cluster = clusters.first(doc).unwrap_or(other);
+                if other == rid as u64 || other_cluster == cluster {
+                    continue;
+                }
+                ranked.push((score, other, other_cluster, seg_ord, doc));
+                let mut shared = Vec::new();
+                for (i, list) in contributions.iter().enumerate() {
+                    if let Ok(p) = list.binary_search_by_key(&doc, |(d, _)| *d) {
+                        shared.push((i, list[p].1));
+                    }
+                }
+                matched.insert((seg_ord, doc), shared);
+            }
+        }
+        // Ties go to the smaller record id: the same order whatever the index's segments.
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for (score, other, other_cluster, seg_ord, doc) in ranked {
+            if !seen.insert(other_cluster) {
+                continue;
+            }
+            let shared = matched.remove(&(seg_ord, doc)).unwrap_or_default();
+            let (reasons, related) = shared_reasons(&looked, &shared);
+            out.push(Found {
+                rid: other as i64,
+                score,
+                reasons,
+                related,
+            });
+            if out.len() == k {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Reasons from the shared features (by index into `looked`, with their contributions).
+fn shared_reasons(looked: &[Looked], shared: &[(usize, f32)]) -> (Vec<String>, bool) {
+    let mut by_kind: BTreeMap<Kind, Vec<(f32, &str)>> = BTreeMap::new();
+    for &(i, w) in shared {
+        let l = &looked[i];
+        if let Some((kind, value)) = Kind::of(&l.token) {
+            by_kind.entry(kind).or_default().push((w, value));
+        }
+    }
+    for v in by_kind.values_mut() {
+        v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    }
+    let mut reasons = Vec::new();
+    if let Some(pubs) = by_kind.get(&Kind::Publication) {
+        for (_, p) in pubs {
+            let shown = if let Some(n) = p.strip_prefix("pmid:") {
+                format!("PMID {n}")
+            } else if let Some(doi) = p.strip_prefix("doi:") {
+                format!("doi {doi}")
+            } else {
+                p.strip_prefix("pmc:").unwrap_or(p).to_string()
+            };
+            reasons.push(format!("same publication: {shown}"));
+        }
+    }
+    if let Some(trials) = by_kind.get(&Kind::Trial) {
+        for (_, t) in trials {
+            reasons.push(format!("same trial: {t}"));
+        }
+    }
+    let related = by_kind.contains_key(&Kind::Accession);
+    // Named things first (curated or recognised terms), then the text's own phrases and
+    // words; a word already inside a listed term or phrase is not repeated.
+    let mut terms: Vec<(f32, &str)> = Vec::new();
+    for kind in [
+        Kind::Disease,
+        Kind::CellType,
+        Kind::Tissue,
+        Kind::Keyword,
+        Kind::Organism,
+    ] {
+        terms.extend(by_kind.get(&kind).into_iter().flatten().copied());
+    }
+    terms.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut shown: Vec<&str> = terms.iter().map(|t| t.1).take(4).collect();
+    let mut text: Vec<(f32, &str)> = by_kind
+        .get(&Kind::Phrase)
+        .into_iter()
+        .flatten()
+        .chain(by_kind.get(&Kind::Word).into_iter().flatten())
+        .copied()
+        .collect();
+    text.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    for (_, t) in text {
+        if shown.len() >= 6 {
+            break;
+        }
+        let covered = shown.iter().any(|s| {
+            s.split(' ').any(|w| w == t) || (t.contains(' ') && t.split(' ').all(|w| s.contains(w)))
+        });
+        if !covered {
+            shown.retain(|s| !(t.contains(' ') && t.split(' ').any(|w| w == *s)));
+            shown.push(t);
+        }
+    }
+    if !shown.is_empty() {
+        reasons.push(format!("shared terms: {}", shown.join(", ")));
+    }
+    if let Some(x) = by_kind.get(&Kind::Xref) {
+        let ids: Vec<String> = x
+            .iter()
+            .take(5)
+            .map(|(_, v)| match v.split_once(':') {
+                Some((db, key)) if !key.to_ascii_lowercase().starts_with(db) => {
+                    format!("{db}:{key}")
+                }
+                Some((_, key)) => key.to_string(),
+                None => v.to_string(),
+            })
+            .collect();
+        reasons.push(format!("shared identifiers: {}", ids.join(", ")));
+    }
+    (reasons, related)
+}
+
+/// The reasons for an explicit relation between `this` record and its neighbour `other`,
+/// seen from `this` one ("reanalysis of GSE1", "cited by 123").
+pub(crate) fn relation_reasons(this: &Dataset, other: &Dataset) -> Vec<String> {
+    let mine = record_links(this);
+    let theirs = record_links(other);
+    let owns = |d: &Dataset, acc: &str| d.all_accessions().any(|a| a.eq_ignore_ascii_case(acc));
+    let mut out = Vec::new();
+    for acc in &mine.reanalyses {
+        if owns(other, acc) {
+            out.push(format!("reanalysis of {}", other.accession));
+        }
+    }
+    for acc in &theirs.reanalyses {
+        if owns(this, acc) {
+            out.push(format!("reanalysed by {}", other.accession));
+        }
+    }
+    for acc in &mine.mentions {
+        if owns(other, acc) {
+            out.push(format!("cites {}", other.accession));
+        }
+    }
+    for acc in &theirs.mentions {
+        if owns(this, acc) {
+            out.push(format!("cited by {} {}", other.repository, other.accession));
+        }
+    }
+    if out.is_empty() {
+        let both: Vec<&String> = mine
+            .mentions
+            .iter()
+            .chain(&mine.reanalyses)
+            .filter(|a| theirs.mentions.contains(a) || theirs.reanalyses.contains(a))
+            .collect();
+        if let Some(a) = both.first() {
+            let verb = if is_literature(&this.repository) && is_literature(&other.repository) {
+                "both cite"
+            } else {
+                "both refer to"
+            };
+            out.push(format!("{verb} {a}"));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stopwords_are_sorted_for_binary_search() {
+        let mut s = STOPWORDS.to_vec();
+        s.sort_unstable();
+        assert_eq!(s, STOPWORDS);
+    }
+
+    #[test]
+    fn text_features_fold_plurals_and_pair_words() {
+        let mut out = Vec::new();
+        text_features("Mesenchymal stem cells, in aplastic anemia.", 1, &mut out);
+        assert!(out.contains(&"w:cell".to_string()));
+        assert!(out.contains(&"p:stem cell".to_string()));
+        assert!(out.contains(&"p:aplastic anemia".to_string()));
+        // a comma ends a phrase; a stopword breaks a pair
+        assert!(!out
+            .iter()
+            .any(|t| t == "p:cell aplastic" || t == "p:cell in"));
+    }
+
+    #[test]
+    fn entities_become_features() {
+        let mut d = Dataset::new("pubmed", "123");
+        d.add_cross_ref(
+            "clinicaltrials",
+            "NCT02218437",
+            opendi_model::Evidence::FoundInText,
+        );
+        d.add_cross_ref("chebi", "CHEBI:15377", opendi_model::Evidence::Declared);
+        let f = features(&d);
+        assert!(f.contains(&"trial:NCT02218437".to_string()), "{f:?}");
+        assert!(f.contains(&"pub:pmid:123".to_string()), "{f:?}");
+        assert!(f.contains(&"x:chebi:CHEBI:15377".to_string()), "{f:?}");
+    }
+}
