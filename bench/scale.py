@@ -307,7 +307,8 @@ def serve_figures(binary: Path, data: str, queries: list[dict], duration: int) -
     port = load.free_port()
     base = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(binary), "--data-dir", data, "serve", "--addr", f"127.0.0.1:{port}"],
+    proc = subprocess.Popen([str(binary), "--data-dir", data, "serve", "--addr", f"127.0.0.1:{port}",
+                             "--rate-limit", "0"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         started = None
@@ -411,12 +412,12 @@ def main() -> None:
                 size["opendi"]["http"] = serve_figures(binary, data, queries, args.duration)
             report["sizes"][n] = size
             print_size(size)
-            C.write_json("scale", report)
+            C.write_json("scale.json", report)
     finally:
         if pg:
             pg.stop()
     print_growth(report)
-    C.log(f"figures in {C.write_json('scale', report)}")
+    C.log(f"figures in {C.write_json('scale.json', report)}")
 
 
 def print_size(s: dict) -> None:

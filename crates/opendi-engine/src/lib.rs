@@ -558,7 +558,11 @@ impl Engine {
         let mut redo: BTreeSet<i64> = changed.clone();
         redo.extend(self.store.similar_listing(&ids)?);
         let searcher = self.index.searcher();
-        let computer = similar::Computer::new(&searcher, self.index.fields.sim, &self.tuning)?;
+        let computer = if redo.len() > 1_000 {
+            similar::Computer::for_many(&searcher, self.index.fields.sim, &self.tuning)?
+        } else {
+            similar::Computer::new(&searcher, self.index.fields.sim, &self.tuning)?
+        };
         let mut scratch = similar::Scratch::default();
         let mut lists: BTreeMap<i64, Vec<Neighbour>> = BTreeMap::new();
         let mut entering: Vec<(StoredRecord, Vec<Listed>)> = Vec::new();
@@ -638,7 +642,7 @@ impl Engine {
         }
         let total = ids.len() as u64;
         let searcher = self.index.searcher();
-        let computer = similar::Computer::new(&searcher, self.index.fields.sim, &self.tuning)?;
+        let computer = similar::Computer::for_many(&searcher, self.index.fields.sim, &self.tuning)?;
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
@@ -968,4 +972,71 @@ pub fn spawn_follower(
                 }
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opendi_model::Dataset;
+
+    /// The all-records job reads document frequencies from one merged pass over the term
+    /// dictionaries; a single list looks each feature up. Both must give the same lists, scores
+    /// included, over an index of several segments.
+    #[test]
+    fn document_frequency_table_gives_the_lookups_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Engine::open(EngineConfig::new(dir.path())).unwrap();
+        let words: Vec<String> = (0..60).map(|w| format!("term{w}x")).collect();
+        for part in 0..3 {
+            let batch: Vec<Change> = (0..40)
+                .map(|i| {
+                    let n = part * 40 + i;
+                    let mut d = Dataset::new("geo", &format!("GSE7{n:04}"));
+                    let w = |m: usize| words[(n * m / 3 + m) % 60].as_str();
+                    d.title = format!("{} {} {}", w(13), w(17), w(19));
+                    d.description = format!("{} {} {} {}", w(7), w(11), w(13), w(23));
+                    Change::Upsert(Box::new(NewRecord::new(
+                        d,
+                        "<raw/>".into(),
+                        "test".into(),
+                        "lib.rs".into(),
+                        vec![],
+                        None,
+                    )))
+                })
+                .collect();
+            e.apply(&batch, 1000).unwrap();
+            e.commit().unwrap();
+        }
+        let searcher = e.index.searcher();
+        assert!(
+            searcher.segment_readers().len() > 1,
+            "the test wants several segments"
+        );
+        let field = e.index.fields.sim;
+        let one = similar::Computer::new(&searcher, field, &e.tuning).unwrap();
+        let many = similar::Computer::for_many(&searcher, field, &e.tuning).unwrap();
+        let (mut a, mut b) = (similar::Scratch::default(), similar::Scratch::default());
+        let mut compared = 0;
+        for k in e.store.live_keys(0, 1000).unwrap() {
+            let rec = e.store.get(k.id).unwrap().unwrap();
+            let x = one
+                .neighbours(k.id, k.id as u64, &rec.dataset, similar::K, &mut a)
+                .unwrap();
+            let y = many
+                .neighbours(k.id, k.id as u64, &rec.dataset, similar::K, &mut b)
+                .unwrap();
+            let key = |f: &[similar::Found]| -> Vec<(i64, u32, Vec<String>)> {
+                f.iter()
+                    .map(|f| (f.rid, f.score.to_bits(), f.reasons.clone()))
+                    .collect()
+            };
+            assert_eq!(key(&x), key(&y), "record {}", k.accession);
+            compared += usize::from(!x.is_empty());
+        }
+        assert!(
+            compared > 100,
+            "only {compared} of 120 records have neighbours"
+        );
+    }
 }

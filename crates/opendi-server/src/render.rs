@@ -130,21 +130,51 @@ pub fn link_trials(html: &str) -> String {
 /// Record HTML as plain text for meta tags, JSON-LD and snippets: inline markup (`10<sup>6</sup>`)
 /// is dropped without a space, block markup (`<h4>`) becomes one, white space is folded.
 pub fn plain_text(html: &str) -> String {
-    let mut s = html.to_string();
-    for t in ["sup", "sub", "i", "b", "em", "strong", "a", "span"] {
-        for form in [
-            format!("<{t}>"),
-            format!("</{t}>"),
-            format!("<{}>", t.to_uppercase()),
-            format!("</{}>", t.to_uppercase()),
-        ] {
-            s = s.replace(&form, "");
+    let mut out = String::with_capacity(html.len());
+    if html.contains('<') || html.contains('&') {
+        let stripped = opendi_engine::text::strip_tags(&drop_inline_tags(html));
+        fold_spaces(&stripped, &mut out);
+    } else {
+        fold_spaces(html, &mut out);
+    }
+    out
+}
+
+/// Inline markup whose tags join the text around them rather than separate words.
+const INLINE_TAGS: [&str; 8] = ["sup", "sub", "i", "b", "em", "strong", "a", "span"];
+
+/// Removes bare inline tags (`<sup>`, `</EM>`; not ones with attributes) in one pass: search
+/// results render this for every hit, so it must not rescan the text once per tag.
+fn drop_inline_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find('<') {
+        out.push_str(&rest[..at]);
+        let tag = &rest[at..];
+        let inline = tag.find('>').filter(|&end| end <= 9).is_some_and(|end| {
+            let name = tag[1..end].strip_prefix('/').unwrap_or(&tag[1..end]);
+            INLINE_TAGS.iter().any(|t| t.eq_ignore_ascii_case(name))
+        });
+        if inline {
+            let end = tag.find('>').unwrap_or(0);
+            rest = &tag[end + 1..];
+        } else {
+            out.push('<');
+            rest = &tag[1..];
         }
     }
-    opendi_engine::text::strip_tags(&s)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    out.push_str(rest);
+    out
+}
+
+/// Appends `s` with runs of white space folded to one space and none at either end.
+fn fold_spaces(s: &str, out: &mut String) {
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
 }
 
 const MONTHS: [&str; 12] = [
@@ -223,6 +253,21 @@ pub fn bar_chart(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_joins_inline_markup_and_separates_blocks() {
+        assert_eq!(plain_text("10<sup>6</sup> cells"), "106 cells");
+        assert_eq!(
+            plain_text("<h4>Background</h4>Defects  in\n<EM>B</EM>"),
+            "Background Defects in B"
+        );
+        assert_eq!(
+            plain_text("a <a href=\"x\">link</a> &amp; 1 < 2"),
+            "a link & 1"
+        );
+        assert_eq!(plain_text("  plain\ttext  "), "plain text");
+        assert_eq!(plain_text("x<sub"), "x");
+    }
 
     #[test]
     fn sanitize_keeps_headings_drops_scripts() {
