@@ -25,9 +25,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 pub use store::{
-    Applied, Change, ChangeFilter, ChangeRow, Counters, HistoryEntry, LinkCounts, Neighbour,
-    NewRecord, Outcome, PgStore, RecordKey, RecordRef, Relations, SqliteStore, Store, StoreStats,
-    StoredRecord,
+    Applied, Change, ChangeFilter, ChangeRow, Counters, Curated, Curation, CurationAction,
+    HistoryEntry, LinkCounts, Neighbour, NewRecord, Outcome, PgStore, RecordKey, RecordRef,
+    Relations, SqliteStore, Store, StoreStats, StoredRecord,
 };
 use tantivy::IndexWriter;
 
@@ -53,6 +53,12 @@ pub enum EngineError {
     /// The data directory was written by another version and cannot be used as is.
     #[error("{0}")]
     Incompatible(String),
+    /// A record the caller named does not exist (or is deleted).
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller asked for something that cannot be done as asked.
+    #[error("{0}")]
+    Invalid(String),
     /// Another process holds the index writer.
     #[error("another opendi process is writing to this data directory")]
     Busy,
@@ -821,6 +827,36 @@ impl Engine {
         rel.cited_by = self.public_refs(std::mem::take(&mut rel.cited_by))?;
         rel.reanalysed_by = self.public_refs(std::mem::take(&mut rel.reanalysed_by))?;
         Ok(rel)
+    }
+
+    /// Applies a curator's decision about two records (see [`Store::curate`]) and makes the
+    /// clusters it changed searchable: the records whose cluster changed are re-indexed and
+    /// committed before this returns (on a shared store, by following the change log).
+    pub fn curate(
+        &self,
+        action: CurationAction,
+        a: i64,
+        b: i64,
+        note: &str,
+        now: i64,
+    ) -> Result<Curated> {
+        let curated = self.store.curate(action, a, b, note, now)?;
+        self.note_changed(&[], &curated.touched);
+        if !self.store.shared() {
+            self.with_writer(|w| {
+                for &id in &curated.touched {
+                    self.index.delete(w, id);
+                    if let Some(rec) = self.store.get(id)? {
+                        if searchable(&rec) {
+                            w.add_document(self.document_of(&rec)?)?;
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        self.commit()?;
+        Ok(curated)
     }
 
     /// Rebuilds the search index from the store: every document is dropped and every live

@@ -6,8 +6,8 @@
 use opendi_corpora::postgres::Cluster;
 use opendi_engine::store::transfer::{copy, Dump, Transfer};
 use opendi_engine::{
-    Change, Counters, Engine, EngineConfig, NewRecord, Outcome, PgStore, SearchRequest,
-    SqliteStore, Store,
+    Change, Counters, CurationAction, Engine, EngineConfig, NewRecord, Outcome, PgStore,
+    SearchRequest, SqliteStore, Store,
 };
 use opendi_ingest::{read_all, source::expand};
 use opendi_model::{Dataset, Item, PartialDate};
@@ -432,6 +432,20 @@ fn embedded_to_postgres_and_back_loses_nothing() {
     let id = lite.by_key("pride", "PXD000005").unwrap().unwrap();
     lite.add_view(id).unwrap();
     lite.add_download(id).unwrap();
+    // Curations travel too (by repository and accession, with their clusters).
+    let t2 = lite.by_key("test", "T2").unwrap().unwrap();
+    lite.curate(CurationAction::Merge, id, t2, "checked", 6000)
+        .unwrap();
+    lite.curate(CurationAction::Split, id, t2, "rechecked", 6001)
+        .unwrap();
+    lite.curate(
+        CurationAction::Merge,
+        t2,
+        lite.by_key("test", "T1").unwrap().unwrap(),
+        "",
+        6002,
+    )
+    .unwrap();
 
     let pgs = PgStore::open(&pg.url()).unwrap();
     let mut steps = 0;
@@ -451,6 +465,10 @@ fn embedded_to_postgres_and_back_loses_nothing() {
     assert_eq!(l, r);
     assert_eq!(lp, pp);
     assert_eq!(lp, rp);
+    let curations = lite.curations().unwrap();
+    assert_eq!(curations.len(), 2);
+    assert_eq!(pgs.curations().unwrap(), curations);
+    assert_eq!(back.curations().unwrap(), curations);
     assert!(!lp.is_empty() && !l.history.is_empty() && l.records.iter().any(|r| r.deleted));
     assert_eq!(
         back.counters(id).unwrap(),
@@ -633,4 +651,98 @@ fn similar_lists_match_the_embedded_store() {
                 .len()
         );
     }
+}
+
+/// Curated merges and splits behave the same on PostgreSQL as on the embedded store: the
+/// same clusters, reasons and re-indexed records after each decision, a split that holds
+/// when a later record shares the key and a merge that holds through re-ingest; and the
+/// engine on PostgreSQL makes a merge searchable as one hit.
+#[test]
+fn curations_match_the_embedded_store() {
+    let Some(pg) = Cluster::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let lite = SqliteStore::open(&dir.path().join("store.sqlite")).unwrap();
+    let pgs = PgStore::open(&pg.url()).unwrap();
+    let both = |f: &dyn Fn(&dyn Store) -> Vec<i64>| {
+        let (a, b) = (f(&lite), f(&pgs));
+        assert_eq!(a, b, "re-indexed records");
+    };
+    let put =
+        |step: Vec<Change>, now: i64| move |s: &dyn Store| s.apply(&step, now).unwrap().touched;
+    both(&put(
+        vec![
+            linked("geo", "GSE555", &[], &[]),
+            linked("arrayexpress-repository", "E-GEOD-555", &["GSE555"], &[]),
+            linked("geo", "GSE777", &[], &[]),
+        ],
+        100,
+    ));
+    let id = |acc: &str| lite.find_accession(acc).unwrap()[0];
+    let (gse, mirror, other) = (id("GSE555"), id("E-GEOD-555"), id("GSE777"));
+    both(&|s| {
+        s.curate(CurationAction::Merge, gse, other, "same lab", 200)
+            .unwrap()
+            .touched
+    });
+    both(&|s| {
+        s.curate(CurationAction::Split, gse, mirror, "", 300)
+            .unwrap()
+            .touched
+    });
+    // A later record sharing the key, and a re-ingest of the merged record.
+    both(&put(
+        vec![
+            linked("biostudies-arrays", "E-GEOD-555-COPY", &["GSE555"], &[]),
+            linked("geo", "GSE777", &["PXD1"], &[]),
+        ],
+        400,
+    ));
+    let (ld, _) = everything(&lite);
+    let (pd, _) = everything(&pgs);
+    assert_eq!(ld, pd, "rows and clusters");
+    for r in &ld.records {
+        assert_eq!(
+            serde_json::to_value(lite.relations(r.id).unwrap()).unwrap(),
+            serde_json::to_value(pgs.relations(r.id).unwrap()).unwrap(),
+            "{}",
+            r.accession
+        );
+    }
+    let rel = pgs.relations(gse).unwrap();
+    let members: Vec<(&str, &str)> = rel
+        .also_in
+        .iter()
+        .map(|m| (m.accession.as_str(), m.reason.as_str()))
+        .collect();
+    assert_eq!(
+        members,
+        vec![
+            ("GSE777", "merged by curator: same lab"),
+            ("E-GEOD-555-COPY", "same GEO series GSE555")
+        ]
+    );
+    assert!(pgs.relations(mirror).unwrap().also_in.is_empty());
+    assert_eq!(pgs.curations().unwrap(), lite.curations().unwrap());
+
+    // Through the engine (the index follows the change log): the merge is one hit.
+    let e = pg_engine(dir.path().join("pg-node").as_path(), &pg.url());
+    e.commit().unwrap();
+    let one = |e: &Engine| {
+        e.search(&SearchRequest {
+            query: "GSE777 OR GSE555".into(),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .hits
+        .len()
+    };
+    assert_eq!(one(&e), 2, "the merged pair and the split mirror");
+    e.curate(CurationAction::Split, gse, other, "", 500)
+        .unwrap();
+    assert_eq!(one(&e), 3);
+    assert!(matches!(
+        e.curate(CurationAction::Merge, gse, gse, "", 600),
+        Err(opendi_engine::EngineError::Invalid(_))
+    ));
 }

@@ -5,6 +5,12 @@
 //! |---|---|
 //! | `POST /admin/ingest?name=FILE&format=auto&strict=false` | the body is one file in any supported format (plain, gzip or zip); it goes through the normal ingest pipeline; answers its summary (counts and diagnostics) |
 //! | `POST /admin/reindex` | rebuilds the search index from the store |
+//! | `POST /admin/clusters/merge` | body `{"a": "REPOSITORY/ACCESSION", "b": "…", "note": "…"}`: a curator puts the two records in one cluster (reason "merged by curator: NOTE"); answers both records' clusters |
+//! | `POST /admin/clusters/unmerge` | same body: the two records are never in one cluster again (a curated merge between them is replaced); answers both records' clusters |
+//! | `GET /admin/clusters/curations` | every curation (merge or split), oldest first |
+//!
+//! Curations are kept by repository and accession, so they outlive re-ingest, backup and
+//! `opendi migrate`; the records whose cluster changed are re-indexed before the answer.
 //!
 //! Without a token the routes do not exist (404, as any unknown path): a scan learns nothing.
 
@@ -13,10 +19,10 @@ use axum::extract::{RawQuery, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use http_body_util::BodyExt;
-use opendi_engine::Engine;
+use opendi_engine::{CurationAction, Engine};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
@@ -63,6 +69,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/admin/ingest", post(ingest))
         .route("/admin/reindex", post(reindex))
+        .route("/admin/clusters/merge", post(merge))
+        .route("/admin/clusters/unmerge", post(unmerge))
+        .route("/admin/clusters/curations", get(curations))
         .route_layer(axum::middleware::from_fn_with_state(state, require_token))
 }
 
@@ -207,6 +216,128 @@ async fn reindex(State(state): State<AppState>) -> Result<Json<Value>, AppError>
     Ok(Json(json!({ "indexed": indexed })))
 }
 
+/// The body of the cluster routes.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CurateBody {
+    a: String,
+    b: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Longest curator's note kept (it is shown on record pages).
+const MAX_NOTE_CHARS: usize = 1000;
+
+async fn merge(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, AppError> {
+    curate(state, CurationAction::Merge, &body).await
+}
+
+async fn unmerge(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, AppError> {
+    curate(state, CurationAction::Split, &body).await
+}
+
+/// `REPOSITORY/ACCESSION` -> the parts (accessions may hold `/`, repositories do not).
+fn record_name(name: &str) -> Result<(String, String), AppError> {
+    match name.trim().split_once('/') {
+        Some((r, a)) if !r.is_empty() && !a.is_empty() => Ok((r.to_string(), a.to_string())),
+        _ => Err(AppError::BadRequest(format!(
+            "{name:?} is not a record name: give REPOSITORY/ACCESSION, as in geo/GSE1234"
+        ))),
+    }
+}
+
+async fn curate(
+    state: AppState,
+    action: CurationAction,
+    body: &[u8],
+) -> Result<Json<Value>, AppError> {
+    let req: CurateBody = serde_json::from_slice(body).map_err(|e| {
+        AppError::BadRequest(format!(
+            "the body must be JSON {{\"a\": \"REPOSITORY/ACCESSION\", \"b\": \"REPOSITORY/ACCESSION\", \"note\": \"…\"}}: {e}"
+        ))
+    })?;
+    let (a, b) = (record_name(&req.a)?, record_name(&req.b)?);
+    if a == b {
+        return Err(AppError::BadRequest(format!(
+            "a and b name the same record {}/{}",
+            a.0, a.1
+        )));
+    }
+    if req.note.chars().count() > MAX_NOTE_CHARS {
+        return Err(AppError::BadRequest(format!(
+            "the note is longer than {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    state
+        .blocking(move |e| {
+            let id = |(repo, acc): &(String, String)| -> Result<i64, AppError> {
+                let found = e.store().by_key(repo, acc)?;
+                let live = match found {
+                    Some(id) => e.store().get(id)?.is_some_and(|r| !r.deleted).then_some(id),
+                    None => None,
+                };
+                live.ok_or_else(|| AppError::NotFound(format!("no record {repo}/{acc}")))
+            };
+            let (ia, ib) = (id(&a)?, id(&b)?);
+            let done = e.curate(action, ia, ib, req.note.trim(), now)?;
+            let cluster = |id: i64, name: &(String, String)| -> Result<Value, AppError> {
+                let rel = e.store().relations(id)?;
+                let members: Vec<Value> = rel
+                    .also_in
+                    .iter()
+                    .map(|m| {
+                        json!({
+                            "record": format!("{}/{}", m.repository, m.accession),
+                            "reason": m.reason,
+                        })
+                    })
+                    .collect();
+                Ok(json!({
+                    "record": format!("{}/{}", name.0, name.1),
+                    "cluster": rel.cluster,
+                    "also_in": members,
+                }))
+            };
+            let (ca, cb) = (cluster(ia, &a)?, cluster(ib, &b)?);
+            Ok(Json(json!({
+                "action": action.as_str(),
+                "same_cluster": ca["cluster"] == cb["cluster"],
+                "reindexed": done.touched.len(),
+                "a": ca,
+                "b": cb,
+            })))
+        })
+        .await
+}
+
+async fn curations(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
+    let list = state.blocking(|e| Ok(e.store().curations()?)).await?;
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|c| {
+            json!({
+                "action": c.action.as_str(),
+                "a": format!("{}/{}", c.a_repository, c.a_accession),
+                "b": format!("{}/{}", c.b_repository, c.b_accession),
+                "note": c.note,
+                "created": c.created,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "count": rows.len(), "curations": rows })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +348,21 @@ mod tests {
         assert_eq!(safe_name("a b/c d.xml.gz"), "c_d.xml.gz");
         assert_eq!(safe_name(".."), "upload");
         assert_eq!(safe_name(""), "upload");
+    }
+
+    #[test]
+    fn record_names_split_at_the_first_slash() {
+        assert_eq!(
+            record_name(" geo/GSE1 ").ok(),
+            Some(("geo".into(), "GSE1".into()))
+        );
+        assert_eq!(
+            record_name("datacite/10.5061/dryad.1").ok(),
+            Some(("datacite".into(), "10.5061/dryad.1".into()))
+        );
+        for bad in ["GSE1", "/GSE1", "geo/", ""] {
+            assert!(record_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

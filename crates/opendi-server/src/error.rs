@@ -104,6 +104,8 @@ impl From<EngineError> for AppError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::Busy => AppError::Busy,
+            EngineError::NotFound(m) => AppError::NotFound(m),
+            EngineError::Invalid(m) => AppError::BadRequest(m),
             e => AppError::Internal(e.to_string()),
         }
     }

@@ -580,6 +580,145 @@ async fn admin_routes_need_the_configured_token() {
     assert_eq!(r.json()["error"]["code"], json!("too_large"));
 }
 
+/// Two public records of the fixture that no key clusters: (id, "repository/accession").
+fn two_loners(engine: &Engine) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    for k in engine.store().live_keys(0, 500).expect("keys") {
+        let alone = !engine.store().link_counts(k.id).expect("counts").clustered;
+        if alone && engine.is_public(k.id).expect("public") {
+            out.push((k.id, format!("{}/{}", k.repository, k.accession)));
+        }
+        if out.len() == 2 {
+            break;
+        }
+    }
+    out
+}
+
+fn curation(a: &str, b: &str, note: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({ "a": a, "b": b, "note": note })).expect("json")
+}
+
+/// Curated merge and unmerge: behind the same token, mistakes answered 400 or 404, the
+/// merge shown on the record's page with the curator's note and undone by the unmerge.
+#[tokio::test]
+async fn curators_merge_and_unmerge_clusters_through_the_admin_routes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some((engine, _)) = build_engine(dir.path()) else {
+        return;
+    };
+    let engine = Arc::new(engine);
+    let pair = two_loners(&engine);
+    assert_eq!(pair.len(), 2, "the fixture has two records no key joins");
+    let (a, b) = (pair[0].1.clone(), pair[1].1.clone());
+    let body = curation(&a, &b, "same samples, checked by hand");
+    let routes = [
+        "/admin/clusters/merge",
+        "/admin/clusters/unmerge",
+        "/admin/clusters/curations",
+    ];
+
+    // Off by default: the routes do not exist.
+    let off = AppState::shared(engine.clone());
+    for uri in routes {
+        let r = send(&off, post(uri, Some(TOKEN), body.clone())).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
+    }
+    let on = AppState::shared(engine.clone()).with_config(ServerConfig {
+        admin: Some(Admin {
+            token: TOKEN.into(),
+            ingest: None,
+        }),
+        ..Default::default()
+    });
+    for token in [None, Some("wrong-token-0123456789abcdef")] {
+        for uri in &routes[..2] {
+            let r = send(&on, post(uri, token, body.clone())).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{token:?} on {uri}");
+        }
+    }
+    assert!(engine.store().curations().expect("list").is_empty());
+
+    // The caller's mistakes.
+    let unknown = "geo/GSE-NO-SUCH-SERIES";
+    for (bad, status) in [
+        (b"not json".to_vec(), StatusCode::BAD_REQUEST),
+        (br#"{"a": "geo/GSE1"}"#.to_vec(), StatusCode::BAD_REQUEST),
+        (
+            serde_json::to_vec(&json!({"a": a, "b": b, "nite": "typo"})).expect("json"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (curation(&a, &a, ""), StatusCode::BAD_REQUEST),
+        (curation(&a, "GSE1", ""), StatusCode::BAD_REQUEST),
+        (curation(&a, &b, &"x".repeat(1001)), StatusCode::BAD_REQUEST),
+        (curation(&a, unknown, ""), StatusCode::NOT_FOUND),
+    ] {
+        let r = send(&on, post(routes[0], Some(TOKEN), bad.clone())).await;
+        assert_eq!(
+            r.status,
+            status,
+            "{}: {}",
+            String::from_utf8_lossy(&bad),
+            r.body
+        );
+        assert!(!r.json()["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty());
+    }
+    assert!(engine.store().curations().expect("list").is_empty());
+
+    // Merge: one cluster, the reason on both sides and on the page.
+    let page_b = format!("/dataset/{b}");
+    assert!(!get(&on, &page_b).await.body.contains("merged by curator"));
+    let r = send(&on, post(routes[0], Some(TOKEN), body.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["action"], json!("merge"));
+    assert_eq!(v["same_cluster"], json!(true));
+    assert_eq!(v["a"]["record"], json!(a));
+    assert_eq!(
+        v["a"]["also_in"],
+        json!([{"record": b, "reason": "merged by curator: same samples, checked by hand"}])
+    );
+    assert_eq!(v["b"]["also_in"][0]["record"], json!(a));
+    let page = get(&on, &page_b).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("merged by curator: same samples, checked by hand"),
+        "{}",
+        page.body
+    );
+    let listed = send(
+        &on,
+        Request::get(routes[2])
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await
+    .json();
+    assert_eq!(listed["count"], json!(1));
+    assert_eq!(listed["curations"][0]["action"], json!("merge"));
+    assert_eq!(
+        listed["curations"][0]["note"],
+        json!("same samples, checked by hand")
+    );
+
+    // Unmerge: apart again, the merge replaced by a split.
+    let r = send(&on, post(routes[1], Some(TOKEN), curation(&b, &a, ""))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["action"], json!("split"));
+    assert_eq!(v["same_cluster"], json!(false));
+    assert_eq!(v["a"]["also_in"], json!([]));
+    assert!(!get(&on, &page_b).await.body.contains("merged by curator"));
+    let listed = engine.store().curations().expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].action, opendi_engine::CurationAction::Split);
+}
+
 #[tokio::test]
 async fn limits_and_queries_of_death() {
     let Some(state) = state_with(ServerConfig::default()) else {

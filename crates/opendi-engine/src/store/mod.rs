@@ -13,6 +13,7 @@ pub use sqlite::SqliteStore;
 use crate::Result;
 use opendi_model::{Dataset, Diagnostic, Publication};
 use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
 
 /// A record to write, as the ingest pipeline hands it over.
 #[derive(Debug, Clone)]
@@ -216,6 +217,20 @@ pub trait Store: Send + Sync {
     fn live_keys(&self, offset: u64, limit: usize) -> Result<Vec<RecordKey>>;
     /// The records with the most page views, most first (ties by id).
     fn most_viewed(&self, limit: usize) -> Result<Vec<(i64, Counters)>>;
+    /// Records a curator's decision about two live records (`a` != `b`) and recomputes the
+    /// clusters it changes, in one transaction: every record whose cluster changed takes a
+    /// new `seq`. The decision is kept by repository and accession, so it outlives re-ingest,
+    /// backup and `opendi migrate`; a later decision about the same pair replaces it.
+    fn curate(
+        &self,
+        action: CurationAction,
+        a: i64,
+        b: i64,
+        note: &str,
+        now: i64,
+    ) -> Result<Curated>;
+    /// Every curation, oldest first.
+    fn curations(&self) -> Result<Vec<Curation>>;
     /// Whether other processes may write this store at the same time (a shared database):
     /// then a node's index follows the change log instead of being written beside the store.
     fn shared(&self) -> bool {
@@ -228,6 +243,57 @@ pub trait Store: Send + Sync {
 pub struct Applied {
     pub outcomes: Vec<(Outcome, i64)>,
     /// Records outside the batch that took a new seq (a new cluster member, a new citation).
+    pub touched: Vec<i64>,
+}
+
+/// What a curator decided about two records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CurationAction {
+    /// The two are one study: one cluster, whatever their identity keys say.
+    Merge,
+    /// The two are not one study: they are never in one cluster, however they are
+    /// connected (see `Curations` in `store/mod.rs` for where a record tied to both goes).
+    Split,
+}
+
+impl CurationAction {
+    /// The name stored in the curations table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CurationAction::Merge => "merge",
+            CurationAction::Split => "split",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "merge" => Some(CurationAction::Merge),
+            "split" => Some(CurationAction::Split),
+            _ => None,
+        }
+    }
+}
+
+/// A stored curation. The pair is kept in a canonical order (`a` sorts before `b` by
+/// repository, then accession), so one pair has one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Curation {
+    pub action: CurationAction,
+    pub a_repository: String,
+    pub a_accession: String,
+    pub b_repository: String,
+    pub b_accession: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+/// What [`Store::curate`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Curated {
+    /// Records whose cluster changed (they took new seqs).
     pub touched: Vec<i64>,
 }
 
@@ -294,6 +360,143 @@ pub struct RecordKey {
     pub accession: String,
     pub last_ingested: i64,
 }
+
+/// A member's reason when a curator merged it: with the curator's note, and the record it
+/// was merged with when that is not the record whose page lists it.
+pub(crate) fn merged_reason(note: &str, with: Option<&str>) -> String {
+    let mut s = "merged by curator".to_string();
+    if let Some(w) = with {
+        s.push_str(&format!(" with {w}"));
+    }
+    if !note.trim().is_empty() {
+        s.push_str(&format!(": {}", note.trim()));
+    }
+    s
+}
+
+/// The curations between stored records, as the cluster walk reads them: live merges are
+/// edges; a split is a cannot-link constraint.
+///
+/// A split keeps its two records out of one cluster however they are connected: the walk
+/// never takes in a record split from one it has taken, and a record tied to both sides
+/// stays with the side the walk reaches first (the walk starts from the lowest record id
+/// and visits keys and holders in order, so the result is deterministic; in practice the
+/// side stored first). A split therefore wins over merges that contradict it.
+#[derive(Debug, Default)]
+pub(crate) struct Curations {
+    merges: HashMap<i64, Vec<i64>>,
+    splits: HashMap<i64, Vec<i64>>,
+}
+
+impl Curations {
+    /// From (record, other, is a merge, both live) rows, each pair seen from both sides.
+    pub(crate) fn from_edges(edges: Vec<(i64, i64, bool, bool)>) -> Self {
+        let mut c = Curations::default();
+        for (r, o, merge, live) in edges {
+            match (merge, live) {
+                (true, true) => c.merges.entry(r).or_default().push(o),
+                (false, _) => c.splits.entry(r).or_default().push(o),
+                // A merge with a deleted record joins nothing (until it comes back).
+                (true, false) => {}
+            }
+        }
+        c
+    }
+}
+
+/// One cluster walk (see `component` in each store): the stores feed it keys and holders
+/// in their order; it decides who is taken in.
+pub(crate) struct Walk<'a> {
+    curations: &'a Curations,
+    placed: &'a BTreeSet<i64>,
+    seen: BTreeSet<i64>,
+    /// Records split from a member: never taken in.
+    banned: BTreeSet<i64>,
+    seen_keys: BTreeSet<String>,
+    frontier: Vec<i64>,
+}
+
+impl<'a> Walk<'a> {
+    pub(crate) fn new(seed: i64, curations: &'a Curations, placed: &'a BTreeSet<i64>) -> Self {
+        let mut w = Walk {
+            curations,
+            placed,
+            seen: BTreeSet::new(),
+            banned: BTreeSet::new(),
+            seen_keys: BTreeSet::new(),
+            frontier: Vec::new(),
+        };
+        w.admit(seed);
+        w
+    }
+
+    /// The next member whose keys and merges to follow.
+    #[allow(clippy::should_implement_trait)]
+    pub(crate) fn next(&mut self) -> Option<i64> {
+        self.frontier.pop()
+    }
+
+    /// Whether a key was followed already, with every holder taken in.
+    pub(crate) fn key_done(&self, key: &str) -> bool {
+        self.seen_keys.contains(key)
+    }
+
+    /// Takes in a key's holders. False when the cluster reached its size cap.
+    pub(crate) fn take_key(&mut self, key: String, holders: Vec<i64>) -> bool {
+        // A key with a holder left out stays open: it is followed again from each member
+        // holding it (the left-out record stays out: `banned` only grows).
+        let mut complete = true;
+        for h in holders {
+            if self.seen.contains(&h) {
+                continue;
+            }
+            if self.banned.contains(&h) || self.placed.contains(&h) {
+                complete = false;
+                continue;
+            }
+            if self.seen.len() >= MAX_WALK {
+                tracing::warn!(key = %key, "cluster capped at {MAX_WALK} records");
+                return false;
+            }
+            self.admit(h);
+        }
+        if complete {
+            self.seen_keys.insert(key);
+        }
+        true
+    }
+
+    /// Takes in the records a curator merged with `r`. False at the size cap.
+    pub(crate) fn take_merged(&mut self, r: i64) -> bool {
+        let curations = self.curations;
+        for &o in curations.merges.get(&r).into_iter().flatten() {
+            if self.seen.contains(&o) || self.banned.contains(&o) || self.placed.contains(&o) {
+                continue;
+            }
+            if self.seen.len() >= MAX_WALK {
+                tracing::warn!("cluster capped at {MAX_WALK} records");
+                return false;
+            }
+            self.admit(o);
+        }
+        true
+    }
+
+    fn admit(&mut self, r: i64) {
+        self.seen.insert(r);
+        self.banned
+            .extend(self.curations.splits.get(&r).into_iter().flatten());
+        self.frontier.push(r);
+    }
+
+    pub(crate) fn members(self) -> BTreeSet<i64> {
+        self.seen
+    }
+}
+
+/// Components larger than this stop growing: a key shared by thousands of records is a
+/// catalogue-wide identifier, not one study.
+pub(crate) const MAX_WALK: usize = 500;
 
 /// Opens the store a deployment names: `database` is a `postgres://` URL, or `None` for the
 /// embedded SQLite file in `data_dir`.

@@ -8,8 +8,9 @@
 
 use super::sqlite::{encode, hex, pack, unpack};
 use super::{
-    Applied, Change, ChangeFilter, ChangeRow, Counters, HistoryEntry, LinkCounts, Neighbour,
-    Outcome, Prepared, RecordKey, RecordRef, Relations, Store, StoreStats, StoredRecord,
+    Applied, Change, ChangeFilter, ChangeRow, Counters, Curated, Curation, CurationAction,
+    HistoryEntry, LinkCounts, Neighbour, Outcome, Prepared, RecordKey, RecordRef, Relations, Store,
+    StoreStats, StoredRecord,
 };
 use crate::{EngineError, Result};
 use opendi_model::{Dataset, Diagnostic, Publication};
@@ -46,7 +47,34 @@ const MIGRATION_LOCK: i64 = 0x6f70_656e_6469_0002;
 
 /// Schema migrations, applied in order on open; `schema_version` records the ones applied.
 /// Never edit a released step: append a new one.
-const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_V1), (2, SCHEMA_V2)];
+const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_V1), (2, SCHEMA_V2), (3, SCHEMA_V3)];
+
+/// Curators' decisions about pairs of records, as in the embedded store (see the comment
+/// there): by repository and accession, the pair in canonical order.
+const SCHEMA_V3: &str = r#"
+CREATE TABLE curations (
+    a_repository TEXT NOT NULL,
+    a_accession TEXT NOT NULL,
+    b_repository TEXT NOT NULL,
+    b_accession TEXT NOT NULL,
+    action TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    created BIGINT NOT NULL,
+    PRIMARY KEY (a_repository, a_accession, b_repository, b_accession)
+);
+CREATE INDEX curations_b ON curations (b_repository, b_accession);
+CREATE VIEW curation_edges AS
+    SELECT x.id AS record_id, y.id AS other_id, c.action AS action, c.note AS note,
+           (NOT x.deleted AND NOT y.deleted) AS live
+    FROM curations c
+    JOIN records x ON x.repository = c.a_repository AND x.accession = c.a_accession
+    JOIN records y ON y.repository = c.b_repository AND y.accession = c.b_accession
+    UNION ALL
+    SELECT y.id, x.id, c.action, c.note, (NOT x.deleted AND NOT y.deleted)
+    FROM curations c
+    JOIN records x ON x.repository = c.a_repository AND x.accession = c.a_accession
+    JOIN records y ON y.repository = c.b_repository AND y.accession = c.b_accession;
+"#;
 
 /// Precomputed similar lists (derived data, see `similar.rs`), as in the embedded store.
 const SCHEMA_V2: &str = r#"
@@ -656,7 +684,10 @@ impl Store for PgStore {
                 .query_one("SELECT COALESCE(MAX(seq), 0) FROM records", &[])?
                 .try_get(0)?;
             let mut out = Vec::with_capacity(batch.len());
-            let mut work = LinkWork::default();
+            let mut work = LinkWork {
+                curated: has_curations(&mut tx)?,
+                ..Default::default()
+            };
             // The bulk statements need distinct keys; a key seen twice starts a new run, so a
             // record changed twice in one batch goes through the same steps as in SQLite.
             let mut start = 0;
@@ -1011,6 +1042,84 @@ impl Store for PgStore {
         })
     }
 
+    fn curate(
+        &self,
+        action: CurationAction,
+        a: i64,
+        b: i64,
+        note: &str,
+        now: i64,
+    ) -> Result<Curated> {
+        if a == b {
+            return Err(EngineError::Invalid(
+                "a curation names two different records".into(),
+            ));
+        }
+        self.run(|c| {
+            let mut tx = c.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQ_LOCK])?;
+            let mut seq: i64 = tx
+                .query_one("SELECT COALESCE(MAX(seq), 0) FROM records", &[])?
+                .try_get(0)?;
+            let ra = live_name(&mut tx, a)?;
+            let rb = live_name(&mut tx, b)?;
+            let (first, second) = if (&ra.0, &ra.1) <= (&rb.0, &rb.1) {
+                (&ra, &rb)
+            } else {
+                (&rb, &ra)
+            };
+            tx.execute(
+                "INSERT INTO curations (a_repository, a_accession, b_repository, b_accession, action, note, created) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (a_repository, a_accession, b_repository, b_accession) \
+                 DO UPDATE SET action = excluded.action, note = excluded.note, created = excluded.created",
+                &[&first.0, &first.1, &second.0, &second.1, &action.as_str(), &note, &now],
+            )?;
+            let mut work = LinkWork {
+                curated: true,
+                ..Default::default()
+            };
+            work.seeds.extend([a, b]);
+            for head in [ra.2, rb.2].into_iter().flatten() {
+                work.seeds.extend(id_list(
+                    &mut tx,
+                    "SELECT id FROM records WHERE cluster = $1",
+                    &head,
+                )?);
+            }
+            let touched = finish_links(&mut tx, &work, &mut seq)?;
+            tx.commit()?;
+            Ok(Curated { touched })
+        })
+    }
+
+    fn curations(&self) -> Result<Vec<Curation>> {
+        self.run(|c| {
+            c.query(
+                "SELECT a_repository, a_accession, b_repository, b_accession, action, note, created FROM curations \
+                 ORDER BY created, a_repository COLLATE \"C\", a_accession COLLATE \"C\", \
+                 b_repository COLLATE \"C\", b_accession COLLATE \"C\"",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                let action: String = r.try_get(4)?;
+                Ok(Curation {
+                    action: CurationAction::parse(&action).ok_or_else(|| {
+                        EngineError::Corrupt(format!("unknown curation action {action:?}"))
+                    })?,
+                    a_repository: r.try_get(0)?,
+                    a_accession: r.try_get(1)?,
+                    b_repository: r.try_get(2)?,
+                    b_accession: r.try_get(3)?,
+                    note: r.try_get(5)?,
+                    created: r.try_get(6)?,
+                })
+            })
+            .collect()
+        })
+    }
+
     fn changes_filtered(
         &self,
         after: i64,
@@ -1103,8 +1212,6 @@ impl Store for PgStore {
 // goes record by record.
 // ---------------------------------------------------------------------------------------
 
-/// Components larger than this stop growing (as in the SQLite store).
-const MAX_CLUSTER: usize = 500;
 const MENTION_CITES: i64 = 0;
 const MENTION_REANALYSES: i64 = 1;
 const MENTION_PUBLICATION: i64 = 2;
@@ -1118,6 +1225,14 @@ struct LinkWork {
     counted: BTreeSet<i64>,
     /// Records the batch wrote (they have a new seq already).
     written: BTreeSet<i64>,
+    /// Whether the store holds curations (when not, the walk skips looking them up).
+    curated: bool,
+}
+
+fn has_curations(tx: &mut postgres::Transaction<'_>) -> Attempt<bool> {
+    Ok(tx
+        .query_one("SELECT EXISTS (SELECT 1 FROM curations)", &[])?
+        .try_get(0)?)
 }
 
 fn id_list(
@@ -1249,6 +1364,18 @@ fn relink_run(
             work.seeds.insert(*id);
         }
     }
+    // A curated record's cluster follows its curations, whatever its keys do (and its
+    // partners' clusters change when it is deleted or comes back).
+    if work.curated {
+        let written: Vec<i64> = relinked.iter().map(|r| r.0).collect();
+        for row in tx.query(
+            "SELECT record_id, other_id FROM curation_edges WHERE record_id = ANY($1)",
+            &[&written],
+        )? {
+            work.seeds.insert(row.try_get(0)?);
+            work.seeds.insert(row.try_get(1)?);
+        }
+    }
     if !targets.is_empty() {
         let targets: Vec<String> = targets.into_iter().collect();
         work.counted.extend(id_list(
@@ -1260,40 +1387,42 @@ fn relink_run(
     Ok(())
 }
 
-/// The records connected to `seed` through shared keys (at most [`MAX_CLUSTER`]).
-fn component(tx: &mut postgres::Transaction<'_>, seed: i64) -> Attempt<BTreeSet<i64>> {
-    let mut seen = BTreeSet::from([seed]);
-    let mut seen_keys = BTreeSet::new();
-    let mut frontier = vec![seed];
-    while let Some(r) = frontier.pop() {
+/// The records connected to `seed` through shared keys and curated merges, as the embedded
+/// store's walk, step for step (the same orders of keys and holders).
+fn component(
+    tx: &mut postgres::Transaction<'_>,
+    seed: i64,
+    curations: &super::Curations,
+    placed: &BTreeSet<i64>,
+) -> Attempt<BTreeSet<i64>> {
+    let mut walk = super::Walk::new(seed, curations, placed);
+    while let Some(r) = walk.next() {
         let keys: Vec<String> = tx
             .query(
-                "SELECT key FROM link_keys WHERE record_id = $1 ORDER BY key",
+                "SELECT key FROM link_keys WHERE record_id = $1 ORDER BY key COLLATE \"C\"",
                 &[&r],
             )?
             .iter()
             .map(|row| row.try_get(0))
             .collect::<std::result::Result<_, _>>()?;
         for k in keys {
-            if !seen_keys.insert(k.clone()) {
+            if walk.key_done(&k) {
                 continue;
             }
-            for other in id_list(
+            let holders = id_list(
                 tx,
                 "SELECT record_id FROM link_keys WHERE key = $1 ORDER BY record_id",
                 &k,
-            )? {
-                if seen.len() >= MAX_CLUSTER {
-                    tracing::warn!(key = %k, "cluster capped at {MAX_CLUSTER} records");
-                    return Ok(seen);
-                }
-                if seen.insert(other) {
-                    frontier.push(other);
-                }
+            )?;
+            if !walk.take_key(k, holders) {
+                return Ok(walk.members());
             }
         }
+        if !walk.take_merged(r) {
+            return Ok(walk.members());
+        }
     }
-    Ok(seen)
+    Ok(walk.members())
 }
 
 /// Recomputes the clusters and counts a batch may have changed; gives every other record
@@ -1305,11 +1434,24 @@ fn finish_links(
 ) -> Attempt<Vec<i64>> {
     let mut touched = BTreeSet::new();
     let mut done = BTreeSet::new();
+    let curations = if work.curated {
+        let edges = tx
+            .query(
+                "SELECT record_id, other_id, action = 'merge', live FROM curation_edges ORDER BY record_id, other_id",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect::<Attempt<Vec<_>>>()?;
+        super::Curations::from_edges(edges)
+    } else {
+        super::Curations::default()
+    };
     for &seed in &work.seeds {
         if done.contains(&seed) {
             continue;
         }
-        let members = component(tx, seed)?;
+        let members = component(tx, seed, &curations, &done)?;
         let head = members.first().copied().unwrap_or(seed);
         let want = (members.len() > 1).then_some(head);
         for &m in &members {
@@ -1342,6 +1484,22 @@ fn finish_links(
         }
     }
     Ok(out)
+}
+
+/// A live record's repository, accession and cluster.
+fn live_name(
+    tx: &mut postgres::Transaction<'_>,
+    id: i64,
+) -> Attempt<(String, String, Option<i64>)> {
+    match tx.query_opt(
+        "SELECT repository, accession, cluster FROM records WHERE id = $1 AND NOT deleted",
+        &[&id],
+    )? {
+        Some(r) => Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)),
+        None => Err(Failure::Other(EngineError::NotFound(format!(
+            "no live record with id {id}"
+        )))),
+    }
 }
 
 /// The record's cluster head, and whether the cluster has other members.
@@ -1437,6 +1595,12 @@ fn mentioning(c: &mut postgres::Client, id: i64, head: i64, kind: i64) -> Attemp
 /// Why `member` is in `id`'s cluster: the keys they share, or else the first key that ties
 /// `member` to another member.
 fn member_reason(c: &mut postgres::Client, id: i64, member: i64, head: i64) -> Attempt<String> {
+    if let Some(r) = c.query_opt(
+        "SELECT note FROM curation_edges WHERE record_id = $1 AND other_id = $2 AND action = 'merge'",
+        &[&id, &member],
+    )? {
+        return Ok(super::merged_reason(&r.try_get::<_, String>(0)?, None));
+    }
     let direct: Vec<String> = c
         .query(
             "SELECT a.key FROM link_keys a JOIN link_keys b ON a.key = b.key \
@@ -1460,11 +1624,23 @@ fn member_reason(c: &mut postgres::Client, id: i64, member: i64, head: i64) -> A
          ORDER BY a.key COLLATE \"C\" LIMIT 1",
         &[&member, &head],
     )?;
-    Ok(match via {
-        Some(r) => format!(
+    if let Some(r) = via {
+        return Ok(format!(
             "{} (through {})",
             crate::links::reason(&r.try_get::<_, String>(0)?),
             r.try_get::<_, String>(1)?
+        ));
+    }
+    let merged = c.query_opt(
+        "SELECT r.accession, e.note FROM curation_edges e JOIN records r ON r.id = e.other_id \
+         WHERE e.record_id = $1 AND e.action = 'merge' AND e.live \
+         AND COALESCE(r.cluster, r.id) = $2 ORDER BY r.id LIMIT 1",
+        &[&member, &head],
+    )?;
+    Ok(match merged {
+        Some(r) => super::merged_reason(
+            &r.try_get::<_, String>(1)?,
+            Some(&r.try_get::<_, String>(0)?),
         ),
         None => "same study".to_string(),
     })

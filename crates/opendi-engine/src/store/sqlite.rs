@@ -6,8 +6,9 @@
 //! lz4-compressed JSON (normalized) and text (raw) blobs.
 
 use super::{
-    Applied, Change, ChangeFilter, ChangeRow, Counters, HistoryEntry, LinkCounts, Neighbour,
-    NewRecord, Outcome, RecordKey, RecordRef, Relations, Store, StoreStats, StoredRecord,
+    Applied, Change, ChangeFilter, ChangeRow, Counters, Curated, Curation, CurationAction,
+    HistoryEntry, LinkCounts, Neighbour, NewRecord, Outcome, RecordKey, RecordRef, Relations,
+    Store, StoreStats, StoredRecord,
 };
 use crate::{EngineError, Result};
 use opendi_model::{Dataset, Diagnostic, Publication};
@@ -18,7 +19,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Bumped when the schema changes incompatibly; older stores are upgraded or refused on open.
-pub const STORE_FORMAT_VERSION: i64 = 2;
+///
+/// Format 3 is format 2 with curations (`curations` table): a build without them would
+/// silently undo curated merges and splits at the next ingest touching those clusters, so a
+/// store is marked 3 when its first curation is written, not before. A store that never had
+/// one stays 2, and older builds keep opening it.
+pub const STORE_FORMAT_VERSION: i64 = 3;
+
+/// The format of a store without curations (what a new store starts as).
+const BASE_FORMAT_VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -100,6 +109,31 @@ CREATE TABLE IF NOT EXISTS similar_lists (
     PRIMARY KEY (record_id, rank)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS similar_neighbour ON similar_lists (neighbour);
+-- Curators' decisions about pairs of records (see `Store::curate`), by repository and
+-- accession so they outlive re-ingest and migration; the pair in canonical order (a < b).
+CREATE TABLE IF NOT EXISTS curations (
+    a_repository TEXT NOT NULL,
+    a_accession TEXT NOT NULL,
+    b_repository TEXT NOT NULL,
+    b_accession TEXT NOT NULL,
+    action TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    created INTEGER NOT NULL,
+    PRIMARY KEY (a_repository, a_accession, b_repository, b_accession)
+);
+CREATE INDEX IF NOT EXISTS curations_b ON curations (b_repository, b_accession);
+-- Curations seen from each record (both directions), by record id; `live`: both records are.
+CREATE VIEW IF NOT EXISTS curation_edges AS
+    SELECT x.id AS record_id, y.id AS other_id, c.action AS action, c.note AS note,
+           x.deleted = 0 AND y.deleted = 0 AS live
+    FROM curations c
+    JOIN records x ON x.repository = c.a_repository AND x.accession = c.a_accession
+    JOIN records y ON y.repository = c.b_repository AND y.accession = c.b_accession
+    UNION ALL
+    SELECT y.id, x.id, c.action, c.note, x.deleted = 0 AND y.deleted = 0
+    FROM curations c
+    JOIN records x ON x.repository = c.a_repository AND x.accession = c.a_accession
+    JOIN records y ON y.repository = c.b_repository AND y.accession = c.b_accession;
 "#;
 
 pub struct SqliteStore {
@@ -178,15 +212,16 @@ impl SqliteStore {
             .optional()?;
         match version.as_deref().map(str::parse::<i64>) {
             None => {
-                writer.execute("INSERT INTO meta (key, value) VALUES ('format_version', ?1)", [STORE_FORMAT_VERSION.to_string()])?;
+                writer.execute("INSERT INTO meta (key, value) VALUES ('format_version', ?1)", [BASE_FORMAT_VERSION.to_string()])?;
             }
-            Some(Ok(v)) if v == STORE_FORMAT_VERSION => {}
+            // 2 is 3 without curations (see `STORE_FORMAT_VERSION`).
+            Some(Ok(v)) if v == STORE_FORMAT_VERSION || v == BASE_FORMAT_VERSION => {}
             Some(Ok(1)) => {
                 // Version 2 added links and clusters: derive them from the stored records.
                 tracing::info!("upgrading the store to format 2 (record links and clusters)");
                 writer.execute_batch("ALTER TABLE records ADD COLUMN cluster INTEGER")?;
                 Self::relink_all(&mut writer)?;
-                writer.execute("UPDATE meta SET value = ?1 WHERE key = 'format_version'", [STORE_FORMAT_VERSION.to_string()])?;
+                writer.execute("UPDATE meta SET value = ?1 WHERE key = 'format_version'", [BASE_FORMAT_VERSION.to_string()])?;
             }
             Some(Ok(v)) if v > STORE_FORMAT_VERSION => {
                 return Err(EngineError::Incompatible(format!(
@@ -279,7 +314,10 @@ impl Store for SqliteStore {
             r.get(0)
         })?;
         let mut out = Vec::with_capacity(batch.len());
-        let mut work = LinkWork::default();
+        let mut work = LinkWork {
+            curated: has_curations(&tx)?,
+            ..Default::default()
+        };
         {
             let mut find = tx.prepare_cached("SELECT id, content_hash, version, deleted FROM records WHERE repository = ?1 AND accession = ?2")?;
             let mut touch =
@@ -747,6 +785,106 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn curate(
+        &self,
+        action: CurationAction,
+        a: i64,
+        b: i64,
+        note: &str,
+        now: i64,
+    ) -> Result<Curated> {
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        // IMMEDIATE, as in `apply`.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| {
+            r.get(0)
+        })?;
+        if a == b {
+            return Err(EngineError::Invalid(
+                "a curation names two different records".into(),
+            ));
+        }
+        let name = |id: i64| -> Result<(String, String, Option<i64>)> {
+            let row: Option<(String, String, bool, Option<i64>)> = tx
+                .prepare_cached(
+                    "SELECT repository, accession, deleted, cluster FROM records WHERE id = ?1",
+                )?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .optional()?;
+            match row {
+                Some((repo, acc, false, cluster)) => Ok((repo, acc, cluster)),
+                _ => Err(EngineError::NotFound(format!(
+                    "no live record with id {id}"
+                ))),
+            }
+        };
+        let (ra, rb) = (name(a)?, name(b)?);
+        let (first, second) = if (&ra.0, &ra.1) <= (&rb.0, &rb.1) {
+            (&ra, &rb)
+        } else {
+            (&rb, &ra)
+        };
+        tx.execute(
+            "INSERT INTO curations (a_repository, a_accession, b_repository, b_accession, action, note, created) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (a_repository, a_accession, b_repository, b_accession) \
+             DO UPDATE SET action = excluded.action, note = excluded.note, created = excluded.created",
+            params![first.0, first.1, second.0, second.1, action.as_str(), note, now],
+        )?;
+        // Everything the decision can regroup: both records and their clusters as they were.
+        let mut work = LinkWork {
+            curated: true,
+            ..Default::default()
+        };
+        work.seeds.extend([a, b]);
+        for head in [ra.2, rb.2].into_iter().flatten() {
+            work.seeds.extend(ids(
+                &tx,
+                "SELECT id FROM records WHERE cluster = ?1",
+                &head,
+            )?);
+        }
+        let touched = finish_links(&tx, &work, &mut seq)?;
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'format_version'",
+            [STORE_FORMAT_VERSION.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(Curated { touched })
+    }
+
+    fn curations(&self) -> Result<Vec<Curation>> {
+        let conn = self.reader();
+        let mut st = conn.prepare_cached(
+            "SELECT a_repository, a_accession, b_repository, b_accession, action, note, created \
+             FROM curations ORDER BY created, a_repository, a_accession, b_repository, b_accession",
+        )?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    Curation {
+                        action: CurationAction::Merge,
+                        a_repository: r.get(0)?,
+                        a_accession: r.get(1)?,
+                        b_repository: r.get(2)?,
+                        b_accession: r.get(3)?,
+                        note: r.get(5)?,
+                        created: r.get(6)?,
+                    },
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(mut c, action)| {
+                c.action = CurationAction::parse(&action).ok_or_else(|| {
+                    EngineError::Corrupt(format!("unknown curation action {action:?}"))
+                })?;
+                Ok(c)
+            })
+            .collect()
+    }
+
     fn changes_filtered(
         &self,
         after: i64,
@@ -902,10 +1040,6 @@ impl SqliteStore {
 // picks it up.
 // ---------------------------------------------------------------------------------------
 
-/// Components larger than this stop growing: a key shared by thousands of records is a
-/// catalogue-wide identifier, not one study.
-const MAX_CLUSTER: usize = 500;
-
 const MENTION_CITES: i64 = 0;
 const MENTION_REANALYSES: i64 = 1;
 /// A record cites a publication (by PMID, PMCID or DOI): not counted, only followed.
@@ -920,6 +1054,33 @@ struct LinkWork {
     counted: BTreeSet<i64>,
     /// Records the batch wrote (they have a new seq already).
     written: BTreeSet<i64>,
+    /// Whether the store holds curations (when not, the walk skips looking them up).
+    curated: bool,
+}
+
+fn has_curations(tx: &Connection) -> Result<bool> {
+    Ok(tx.query_row("SELECT EXISTS (SELECT 1 FROM curations)", [], |r| r.get(0))?)
+}
+
+/// The records curations name together with `id` (live or not).
+fn curated_partners(tx: &Connection, id: i64) -> Result<Vec<i64>> {
+    ids(
+        tx,
+        "SELECT other_id FROM curation_edges WHERE record_id = ?1",
+        &id,
+    )
+}
+
+/// Every curation between two stored records, seen from both: (record, other, is a merge,
+/// both live), in record then other order.
+fn curation_edges(tx: &Connection) -> Result<Vec<(i64, i64, bool, bool)>> {
+    let mut st = tx.prepare_cached(
+        "SELECT record_id, other_id, action = 'merge', live FROM curation_edges ORDER BY record_id, other_id",
+    )?;
+    let v = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(v)
 }
 
 fn strings(tx: &Connection, sql: &str, arg: &dyn rusqlite::ToSql) -> Result<Vec<String>> {
@@ -1003,6 +1164,15 @@ fn relink(
             work.seeds.extend(holders);
         }
     }
+    // A curated record's cluster follows its curations, whatever its keys do (and its
+    // partners' clusters change when it is deleted or comes back).
+    if work.curated {
+        let partners = curated_partners(tx, id)?;
+        if !partners.is_empty() {
+            shared = true;
+            work.seeds.extend(partners);
+        }
+    }
     if shared {
         work.seeds.insert(id);
     }
@@ -1020,28 +1190,32 @@ fn relink(
     Ok(())
 }
 
-/// The records connected to `seed` through shared keys (at most [`MAX_CLUSTER`]).
-fn component(tx: &Connection, seed: i64) -> Result<BTreeSet<i64>> {
-    let mut seen = BTreeSet::from([seed]);
-    let mut seen_keys = BTreeSet::new();
-    let mut frontier = vec![seed];
-    while let Some(r) = frontier.pop() {
+/// The records connected to `seed` through shared keys and curated merges (at most
+/// [`super::MAX_WALK`]), leaving out the records already `placed` in another cluster by this
+/// recomputation and never taking in a record split from one already taken (see
+/// [`super::Curations`]).
+fn component(
+    tx: &Connection,
+    seed: i64,
+    curations: &super::Curations,
+    placed: &BTreeSet<i64>,
+) -> Result<BTreeSet<i64>> {
+    let mut walk = super::Walk::new(seed, curations, placed);
+    while let Some(r) = walk.next() {
         for k in strings(tx, "SELECT key FROM link_keys WHERE record_id = ?1", &r)? {
-            if !seen_keys.insert(k.clone()) {
+            if walk.key_done(&k) {
                 continue;
             }
-            for other in ids(tx, "SELECT record_id FROM link_keys WHERE key = ?1", &k)? {
-                if seen.len() >= MAX_CLUSTER {
-                    tracing::warn!(key = %k, "cluster capped at {MAX_CLUSTER} records");
-                    return Ok(seen);
-                }
-                if seen.insert(other) {
-                    frontier.push(other);
-                }
+            let holders = ids(tx, "SELECT record_id FROM link_keys WHERE key = ?1", &k)?;
+            if !walk.take_key(k, holders) {
+                return Ok(walk.members());
             }
         }
+        if !walk.take_merged(r) {
+            return Ok(walk.members());
+        }
     }
-    Ok(seen)
+    Ok(walk.members())
 }
 
 /// Recomputes the clusters and counts a batch may have changed; gives every other record
@@ -1049,11 +1223,16 @@ fn component(tx: &Connection, seed: i64) -> Result<BTreeSet<i64>> {
 fn finish_links(tx: &Connection, work: &LinkWork, seq: &mut i64) -> Result<Vec<i64>> {
     let mut touched = BTreeSet::new();
     let mut done = BTreeSet::new();
+    let curations = if work.curated {
+        super::Curations::from_edges(curation_edges(tx)?)
+    } else {
+        super::Curations::default()
+    };
     for &seed in &work.seeds {
         if done.contains(&seed) {
             continue;
         }
-        let members = component(tx, seed)?;
+        let members = component(tx, seed, &curations, &done)?;
         let head = members.first().copied().unwrap_or(seed);
         let want = (members.len() > 1).then_some(head);
         for &m in &members {
@@ -1100,7 +1279,10 @@ impl SqliteStore {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             v
         };
-        let mut work = LinkWork::default();
+        let mut work = LinkWork {
+            curated: has_curations(&tx)?,
+            ..Default::default()
+        };
         for (id, ds, deleted) in rows {
             let d: Dataset = serde_json::from_slice(&unpack(&ds)?)?;
             relink(&tx, id, (deleted == 0).then_some(&d), true, &mut work)?;
@@ -1158,6 +1340,15 @@ impl SqliteStore {
     /// Why `member` is in `id`'s cluster: the keys they share, or else the first key that
     /// ties `member` to another member.
     fn member_reason(conn: &Connection, id: i64, member: i64, head: i64) -> Result<String> {
+        let note: Option<String> = conn
+            .prepare_cached(
+                "SELECT note FROM curation_edges WHERE record_id = ?1 AND other_id = ?2 AND action = 'merge'",
+            )?
+            .query_row(params![id, member], |r| r.get(0))
+            .optional()?;
+        if let Some(note) = note {
+            return Ok(super::merged_reason(&note, None));
+        }
         let mut st = conn.prepare_cached(
             "SELECT a.key FROM link_keys a JOIN link_keys b ON a.key = b.key \
              WHERE a.record_id = ?1 AND b.record_id = ?2 ORDER BY a.key",
@@ -1181,8 +1372,19 @@ impl SqliteStore {
         let via: Option<(String, String)> = st
             .query_row(params![member, head], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        Ok(match via {
-            Some((k, acc)) => format!("{} (through {acc})", crate::links::reason(&k)),
+        if let Some((k, acc)) = via {
+            return Ok(format!("{} (through {acc})", crate::links::reason(&k)));
+        }
+        let merged: Option<(String, String)> = conn
+            .prepare_cached(
+                "SELECT r.accession, e.note FROM curation_edges e JOIN records r ON r.id = e.other_id \
+                 WHERE e.record_id = ?1 AND e.action = 'merge' AND e.live \
+                 AND COALESCE(r.cluster, r.id) = ?2 ORDER BY r.id LIMIT 1",
+            )?
+            .query_row(params![member, head], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(match merged {
+            Some((acc, note)) => super::merged_reason(&note, Some(&acc)),
             None => "same study".to_string(),
         })
     }

@@ -6,7 +6,7 @@
 
 use super::postgres::{Attempt, PgStore};
 use super::sqlite::SqliteStore;
-use super::Store;
+use super::{Curation, Store};
 use crate::{EngineError, Result};
 use rusqlite::params;
 
@@ -84,6 +84,8 @@ pub trait Transfer: Store {
     /// Writes a dump in one transaction, ids and seqs as given.
     fn import(&self, dump: &Dump) -> Result<()>;
     fn import_publications(&self, rows: &[PublicationRow]) -> Result<()>;
+    /// Writes curations (exported with [`Store::curations`]) as they are, in one transaction.
+    fn import_curations(&self, rows: &[Curation]) -> Result<()>;
     /// Called once after the last import (PostgreSQL moves its id sequence past the ids).
     fn finish_import(&self) -> Result<()>;
 }
@@ -98,7 +100,7 @@ impl Transfer for SqliteStore {
         let c = self.reader();
         Ok(c.query_row(
             "SELECT NOT EXISTS (SELECT 1 FROM records) AND NOT EXISTS (SELECT 1 FROM publications) \
-             AND NOT EXISTS (SELECT 1 FROM counters)",
+             AND NOT EXISTS (SELECT 1 FROM counters) AND NOT EXISTS (SELECT 1 FROM curations)",
             [],
             |r| r.get(0),
         )?)
@@ -287,6 +289,38 @@ impl Transfer for SqliteStore {
                 st.execute(params![p.key, p.pmid, p.doi, p.pmcid, p.data])?;
             }
         }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn import_curations(&self, rows: &[Curation]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO curations (a_repository, a_accession, b_repository, b_accession, action, note, created) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for c in rows {
+                st.execute(params![
+                    c.a_repository,
+                    c.a_accession,
+                    c.b_repository,
+                    c.b_accession,
+                    c.action.as_str(),
+                    c.note,
+                    c.created
+                ])?;
+            }
+        }
+        // A store with curations is format 3 (see `STORE_FORMAT_VERSION`).
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'format_version'",
+            [super::sqlite::STORE_FORMAT_VERSION.to_string()],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -511,6 +545,30 @@ impl Transfer for PgStore {
         })
     }
 
+    fn import_curations(&self, rows: &[Curation]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.run(|c| {
+            let mut tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO curations (a_repository, a_accession, b_repository, b_accession, action, note, created) \
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])",
+                &[
+                    &rows.iter().map(|c| c.a_repository.clone()).collect::<Vec<_>>(),
+                    &rows.iter().map(|c| c.a_accession.clone()).collect::<Vec<_>>(),
+                    &rows.iter().map(|c| c.b_repository.clone()).collect::<Vec<_>>(),
+                    &rows.iter().map(|c| c.b_accession.clone()).collect::<Vec<_>>(),
+                    &rows.iter().map(|c| c.action.as_str()).collect::<Vec<_>>(),
+                    &rows.iter().map(|c| c.note.clone()).collect::<Vec<_>>(),
+                    &rows.iter().map(|c| c.created).collect::<Vec<_>>(),
+                ],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
     fn finish_import(&self) -> Result<()> {
         self.run(|c| {
             c.execute(
@@ -554,6 +612,9 @@ pub fn copy(
         after = last.key.clone();
         to.import_publications(&page)?;
     }
+    // Curations are few (one per curator decision) and name records by repository and
+    // accession, so they travel whole, after the records.
+    to.import_curations(&from.curations()?)?;
     to.finish_import()?;
     Ok(copied)
 }
