@@ -130,6 +130,8 @@ pub struct Engine {
     /// Records changed since the last commit: their similar lists (and those they enter or
     /// leave) are recomputed once the index has them.
     similar_pending: Mutex<BTreeSet<i64>>,
+    /// Commits leave the similar lists alone (a bulk load followed by `similar --all`).
+    similar_deferred: std::sync::atomic::AtomicBool,
     tuning: similar::Tuning,
 }
 
@@ -230,6 +232,7 @@ impl Engine {
             }),
             synonyms: OnceLock::new(),
             similar_pending: Mutex::new(BTreeSet::new()),
+            similar_deferred: std::sync::atomic::AtomicBool::new(false),
             tuning: similar::Tuning::default(),
         };
         if engine.store.last_seq()? > engine.index.committed_seq()? {
@@ -544,6 +547,10 @@ impl Engine {
     /// deleted records from every list, recomputes the lists that named a changed record,
     /// and enters changed records into the lists of their new neighbours.
     fn refresh_similar(&self) -> Result<()> {
+        if self.similar_deferred.load(Ordering::Relaxed) {
+            self.similar_pending_clear();
+            return Ok(());
+        }
         let changed = std::mem::take(
             &mut *self
                 .similar_pending
@@ -600,6 +607,11 @@ impl Engine {
                         e.insert(self.store.similar(f.rid)?)
                     }
                 };
+                // No list yet (lists deferred by a bulk load): it is computed whole when
+                // first asked for; one entry would pass for a complete list.
+                if theirs.is_empty() {
+                    continue;
+                }
                 theirs.retain(|n| n.id != rec.id);
                 if theirs.len() >= similar::K
                     && theirs.last().is_some_and(|last| last.score >= f.score)
@@ -632,6 +644,13 @@ impl Engine {
         lists.extend(others);
         let lists: Vec<(i64, Vec<Neighbour>)> = lists.into_iter().collect();
         self.store.set_similar(&lists)
+    }
+
+    /// Leaves the similar lists alone at commits from now on (`opendi ingest --no-similar`):
+    /// a bulk load then computes them once with [`Engine::recompute_similar`]. Until then a
+    /// record without a list gets one computed when it is asked for.
+    pub fn defer_similar_lists(&self) {
+        self.similar_deferred.store(true, Ordering::Relaxed);
     }
 
     /// Recomputes the similar list of every live record over the committed index, on all

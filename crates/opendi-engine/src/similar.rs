@@ -45,6 +45,11 @@ pub struct Tuning {
     pub max_text_features: usize,
     /// How many of its other features (entities, identifiers) are looked up.
     pub max_entity_features: usize,
+    /// Postings one record's features may walk in all: features are taken by weight until
+    /// it is spent (the first always). The bound that makes every list cost about the same
+    /// however large the corpus: without it a record of common words walked up to 120 lists
+    /// of `max_df` postings each.
+    pub max_postings: u64,
     /// BM25 saturation and length normalisation.
     pub k1: f32,
     pub b: f32,
@@ -57,6 +62,7 @@ impl Default for Tuning {
             max_df: 5000,
             max_text_features: 60,
             max_entity_features: 60,
+            max_postings: 30_000,
             k1: 1.2,
             b: 0.5,
         }
@@ -361,6 +367,10 @@ struct Looked {
     /// Query-side weight: boost x IDF x saturated term frequency.
     weight: f32,
     idf: f32,
+    /// Its document frequency (over all segments).
+    df: u32,
+    /// Its range in the [`DfTable`]'s places, when the table is used.
+    places: (u32, u32),
     /// Where its postings are, per segment (one dictionary lookup per segment, shared by the
     /// document frequency and the postings walk).
     infos: Vec<Option<TermInfo>>,
@@ -388,7 +398,17 @@ pub(crate) struct Computer<'a> {
     /// `max_df`), when many lists are computed: one pass over the term dictionaries replaces
     /// a dictionary lookup per feature per segment per record (the largest cost of the
     /// all-records job in the profile: 30% of its time in `Fst::get` at 100,000 records).
-    df_table: Option<FxHashMap<u64, u32>>,
+    df_table: Option<DfTable>,
+}
+
+/// Features worth looking up, read from the term dictionaries in one merged pass: by token
+/// hash, the document frequency and where in `places` the segments holding it are listed.
+#[derive(Default)]
+struct DfTable {
+    by_hash: FxHashMap<u64, (u32, u32, u32)>,
+    /// (segment, where its postings are): a term's postings are then found without a
+    /// dictionary walk, and only in the segments that have it.
+    places: Vec<(u32, TermInfo)>,
 }
 
 /// Per-thread scratch space of [`Computer::neighbours`]: one score per document of the largest
@@ -434,7 +454,7 @@ impl<'a> Computer<'a> {
     /// merged pass over the segments' term dictionaries.
     pub fn for_many(searcher: &'a Searcher, field: Field, tuning: &'a Tuning) -> Result<Self> {
         let mut c = Self::new(searcher, field, tuning)?;
-        let mut table = FxHashMap::default();
+        let mut table = DfTable::default();
         {
             let dicts: Vec<_> = c.segments.iter().map(|s| s.inverted.terms()).collect();
             let streams = dicts
@@ -443,16 +463,30 @@ impl<'a> Computer<'a> {
                 .collect::<std::io::Result<Vec<_>>>()?;
             let mut merged = tantivy::termdict::TermMerger::new(streams);
             while merged.advance() {
-                let df: u64 = merged
-                    .current_segment_ords_and_term_infos()
+                let start = table.places.len();
+                table.places.extend(
+                    merged
+                        .current_segment_ords_and_term_infos()
+                        .map(|(seg, info)| (seg as u32, info)),
+                );
+                let df: u64 = table.places[start..]
+                    .iter()
                     .map(|(_, info)| u64::from(info.doc_freq))
                     .sum();
-                if df >= 2 && df <= c.max_df {
-                    table.insert(token_hash(merged.key()), df as u32);
+                if df < 2 || df > c.max_df {
+                    table.places.truncate(start);
+                } else {
+                    let (start, end) = (start as u32, table.places.len() as u32);
+                    table
+                        .by_hash
+                        .insert(token_hash(merged.key()), (df as u32, start, end));
                 }
             }
         }
-        tracing::debug!(features = table.len(), "similar: document frequencies read");
+        tracing::debug!(
+            features = table.by_hash.len(),
+            "similar: document frequencies read"
+        );
         c.df_table = Some(table);
         Ok(c)
     }
@@ -477,10 +511,15 @@ impl<'a> Computer<'a> {
                 continue;
             };
             let mut infos = Vec::new();
+            let mut places = (0, 0);
             let df = match &self.df_table {
-                Some(table) => table
-                    .get(&token_hash(token.as_bytes()))
-                    .map_or(0, |&d| d as u64),
+                Some(table) => match table.by_hash.get(&token_hash(token.as_bytes())) {
+                    Some(&(df, start, end)) => {
+                        places = (start, end);
+                        u64::from(df)
+                    }
+                    None => 0,
+                },
                 None => {
                     let term = Term::from_field_text(self.field, &token);
                     let mut df = 0u64;
@@ -497,14 +536,16 @@ impl<'a> Computer<'a> {
             if df <= 1 || df > self.max_df {
                 continue;
             }
-            let df = df as f32;
-            let idf = (1.0 + (self.n_docs - df + 0.5) / (df + 0.5)).ln();
+            let dff = df as f32;
+            let idf = (1.0 + (self.n_docs - dff + 0.5) / (dff + 0.5)).ln();
             let weight = kind.boost() * idf * self.sat(n as f32, len);
             let l = Looked {
                 token,
                 weight,
                 idf,
+                df: df as u32,
                 infos,
+                places,
             };
             if kind.is_text() {
                 text.push(l);
@@ -522,11 +563,24 @@ impl<'a> Computer<'a> {
         other.sort_by(by_weight);
         other.truncate(self.tuning.max_entity_features);
         text.extend(other);
-        // With the table, only the features kept are looked up in the dictionaries.
-        for l in text.iter_mut().filter(|l| l.infos.is_empty()) {
-            let term = Term::from_field_text(self.field, &l.token);
-            for seg in &self.segments {
-                l.infos.push(seg.inverted.get_term_info(&term)?);
+        text.sort_by(by_weight);
+        let mut spent = 0u64;
+        let mut kept = 0;
+        for l in &text {
+            spent += l.df as u64;
+            if kept > 0 && spent > self.tuning.max_postings {
+                break;
+            }
+            kept += 1;
+        }
+        text.truncate(kept);
+        // With the table, only the features kept are looked up, by term ordinal.
+        if let Some(table) = &self.df_table {
+            for l in text.iter_mut() {
+                l.infos = vec![None; self.segments.len()];
+                for (seg, info) in &table.places[l.places.0 as usize..l.places.1 as usize] {
+                    l.infos[*seg as usize] = Some(info.clone());
+                }
             }
         }
         Ok(text)

@@ -25,6 +25,10 @@ pub struct IngestArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Leave the similar-datasets lists to `opendi similar --all` (for bulk loads: one pass
+    /// over everything at the end instead of keeping lists current batch by batch).
+    #[arg(long)]
+    pub no_similar: bool,
     /// Records per store transaction.
     #[arg(long, default_value_t = 2000, hide = true)]
     pub batch: usize,
@@ -39,6 +43,7 @@ impl IngestArgs {
             format: "auto".into(),
             strict: false,
             json: false,
+            no_similar: false,
             batch: 2000,
             paths,
         }
@@ -176,9 +181,15 @@ pub fn run(data_dir: &Path, args: &IngestArgs) -> Result<()> {
     let format = format_named(&args.format)?;
     let inputs = source::expand(&args.paths).map_err(|e| UsageError(e.to_string()))?;
     let engine = Arc::new(crate::cli::open_engine(data_dir)?);
+    if args.no_similar {
+        engine.defer_similar_lists();
+    }
     let summary = ingest_into(&engine, inputs, format, args.strict, args.batch, true)
         .with_context(|| format!("ingesting into {}", data_dir.display()))?;
     print_summary(&summary, args.json)?;
+    if args.no_similar && !args.json {
+        eprintln!("similar lists not updated (--no-similar): run `opendi similar --all` next");
+    }
     Ok(())
 }
 

@@ -598,3 +598,66 @@ fn search_expands_synonyms_unless_told_not_to() {
     );
     assert!(String::from_utf8_lossy(&bad.stdout).contains("note: "));
 }
+
+/// A bulk load may leave the similar lists to one pass at the end: meanwhile a list is
+/// computed when asked for, and the pass gives the same neighbours.
+#[test]
+fn ingest_no_similar_then_similar_all() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let file = d.join("gen.xml.gz");
+    let out = opendi(
+        d,
+        &[
+            "gen",
+            "--records",
+            "1500",
+            "--format",
+            "omicsdi-xml",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = opendi(d, &["ingest", "--no-similar", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("opendi similar --all"));
+    let first = json(&opendi(d, &["search", "--json", "--limit", "3", "cell"]));
+    let keys: Vec<String> = first["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            format!(
+                "{}/{}",
+                h["repository"].as_str().unwrap(),
+                h["accession"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(keys.len(), 3);
+    let lists = |d: &Path| -> Vec<Vec<String>> {
+        keys.iter()
+            .map(|k| {
+                json(&opendi(d, &["similar", "--json", "--limit", "10", k]))["similar"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| h["accession"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    let live = lists(d);
+    assert!(live.iter().all(|l| !l.is_empty()), "{live:?}");
+    let all = json(&opendi(d, &["similar", "--all", "--json"]));
+    assert_eq!(all["records"], 1500);
+    assert_eq!(live, lists(d));
+}

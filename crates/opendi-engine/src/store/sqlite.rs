@@ -51,6 +51,10 @@ CREATE TABLE IF NOT EXISTS records (
     UNIQUE (repository, accession)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS records_seq ON records (seq);
+-- Listings of live records (similar lists for all, sitemaps, exports) read this index
+-- alone, not the table whose rows carry the records' text.
+CREATE INDEX IF NOT EXISTS records_live ON records (id, repository, accession, last_ingested)
+    WHERE deleted = 0;
 CREATE TABLE IF NOT EXISTS accessions (
     accession TEXT NOT NULL COLLATE NOCASE,
     record_id INTEGER NOT NULL,
