@@ -45,6 +45,9 @@ pub const SEQ_LOCK: i64 = 0x6f70_656e_6469_0001; // "opendi" 1
 /// Serializes schema migrations of nodes starting at the same time.
 const MIGRATION_LOCK: i64 = 0x6f70_656e_6469_0002;
 
+/// Taken by writers of similar lists (see `set_similar`).
+const SIMILAR_LOCK: i64 = 0x6f70_656e_6469_0003;
+
 /// Schema migrations, applied in order on open; `schema_version` records the ones applied.
 /// Never edit a released step: append a new one.
 const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_V1), (2, SCHEMA_V2), (3, SCHEMA_V3)];
@@ -915,6 +918,9 @@ impl Store for PgStore {
         }
         self.run(|c| {
             let mut tx = c.transaction()?;
+            // Two nodes writing the list of one record would both find no rows to delete
+            // and collide on its ranks: writers of lists take turns.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SIMILAR_LOCK])?;
             tx.execute("DELETE FROM similar_lists WHERE record_id = ANY($1)", &[&ids])?;
             tx.execute(
                 "INSERT INTO similar_lists (record_id, rank, neighbour, score, reasons)
