@@ -603,8 +603,15 @@ impl<'a> Computer<'a> {
         // Enough per segment to survive collapsing by cluster and leaving out the record.
         let keep = k * 3 + 8;
         for (seg_ord, seg) in self.segments.iter().enumerate() {
-            scratch.scores.clear();
-            scratch.scores.resize(seg.max_doc as usize, 0.0);
+            // Only the scores touched last time are reset: clearing a score per document of
+            // every segment for every record made the all-records job quadratic (4 MB of
+            // zeroes per record at 1M records).
+            if scratch.scores.len() < seg.max_doc as usize {
+                scratch.scores.resize(seg.max_doc as usize, 0.0);
+            }
+            for &doc in &scratch.touched {
+                scratch.scores[doc as usize] = 0.0;
+            }
             scratch.touched.clear();
             let mut contributions: Vec<Vec<(DocId, f32)>> = Vec::with_capacity(looked.len());
             for l in &looked {
