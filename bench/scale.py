@@ -384,9 +384,12 @@ def main() -> None:
             queries = make_queries(jsonl, args.seed)
             size = {"records": n, "xml_gz_bytes": xml.stat().st_size,
                     "jsonl_bytes": jsonl.stat().st_size, "queries": queries}
+            # Figures are saved as each step ends: a run stopped half-way keeps what it measured.
+            report["sizes"][n] = size
             C.log(f"[{n:,}] opendi ingest …")
             size["opendi"] = {"ingest": ingest_opendi(binary, xml)}
             data = size["opendi"]["ingest"]["data"]
+            C.write_json("scale.json", report)
             if jar:
                 C.log(f"[{n:,}] Lucene indexing …")
                 size["lucene"] = {"ingest": ingest_lucene(jar, jsonl)}
@@ -396,6 +399,7 @@ def main() -> None:
             if pg:
                 C.log(f"[{n:,}] PostgreSQL loading …")
                 size["postgres"] = {"ingest": ingest_postgres(pg, jsonl)}
+            C.write_json("scale.json", report)
             C.log(f"[{n:,}] search latency …")
             C.wait_idle(60)
             size["opendi"]["search"] = search_opendi(binary, data, queries, args.repeat)
@@ -408,7 +412,9 @@ def main() -> None:
             if pg:
                 size["postgres"]["search"] = search_postgres(pg, size["postgres"]["ingest"]["db"],
                                                              queries, args.repeat)
+            C.write_json("scale.json", report)
             size["opendi"]["similar_all"] = similar_all(binary, data)
+            C.write_json("scale.json", report)
             if not args.no_http:
                 C.log(f"[{n:,}] HTTP …")
                 size["opendi"]["http"] = serve_figures(binary, data, queries, args.duration)
