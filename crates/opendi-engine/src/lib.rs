@@ -446,15 +446,7 @@ impl Engine {
                     (Change::Delete { .. }, _) => self.index.delete(w, *id),
                 }
             }
-            for id in touched {
-                self.index.delete(w, id);
-                if let Some(rec) = self.store.get(id)? {
-                    if searchable(&rec) {
-                        w.add_document(self.document_of(&rec)?)?;
-                    }
-                }
-            }
-            Ok(())
+            self.reindex_touched(w, touched)
         })?;
         Ok(outcomes)
     }
@@ -848,6 +840,24 @@ impl Engine {
         Ok(rel)
     }
 
+    /// Replaces the index documents of records another record's change touched (their
+    /// cluster or counts moved), or removes them when they are no longer searchable.
+    fn reindex_touched(
+        &self,
+        w: &mut IndexWriter,
+        ids: impl IntoIterator<Item = i64>,
+    ) -> Result<()> {
+        for id in ids {
+            self.index.delete(w, id);
+            if let Some(rec) = self.store.get(id)? {
+                if searchable(&rec) {
+                    w.add_document(self.document_of(&rec)?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Applies a curator's decision about two records (see [`Store::curate`]) and makes the
     /// clusters it changed searchable: the records whose cluster changed are re-indexed and
     /// committed before this returns (on a shared store, by following the change log).
@@ -862,17 +872,7 @@ impl Engine {
         let curated = self.store.curate(action, a, b, note, now)?;
         self.note_changed(&[], &curated.touched);
         if !self.store.shared() {
-            self.with_writer(|w| {
-                for &id in &curated.touched {
-                    self.index.delete(w, id);
-                    if let Some(rec) = self.store.get(id)? {
-                        if searchable(&rec) {
-                            w.add_document(self.document_of(&rec)?)?;
-                        }
-                    }
-                }
-                Ok(())
-            })?;
+            self.with_writer(|w| self.reindex_touched(w, curated.touched.iter().copied()))?;
         }
         self.commit()?;
         Ok(curated)
