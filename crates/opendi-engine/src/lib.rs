@@ -771,6 +771,16 @@ impl Engine {
     /// precomputed list (see [`similar`]), one entry per cluster, the record's own cluster
     /// left out (that is "also in"). A neighbour that is also in other repositories says so.
     pub fn similar(&self, id: i64, limit: usize) -> Result<Vec<Hit>> {
+        Ok(self
+            .similar_records(id, limit)?
+            .into_iter()
+            .map(|(hit, _)| hit)
+            .collect())
+    }
+
+    /// [`Engine::similar`], each hit with the stored record it was read from, so that a
+    /// caller showing them (a dataset page) does not read every neighbour a second time.
+    pub fn similar_records(&self, id: i64, limit: usize) -> Result<Vec<(Hit, StoredRecord)>> {
         let Some(rec) = self.store.get(id)? else {
             return Ok(vec![]);
         };
@@ -787,6 +797,7 @@ impl Engine {
             list = Self::neighbours_of(found);
         }
         let mut hits = Vec::new();
+        let mut records = Vec::new();
         for n in list {
             if hits.len() >= limit {
                 break;
@@ -802,8 +813,8 @@ impl Engine {
             let links = self.store.link_counts(n.id)?;
             hits.push(Hit {
                 rid: n.id as u64,
-                accession: other.accession,
-                repository: other.repository,
+                accession: other.accession.clone(),
+                repository: other.repository.clone(),
                 title: other.dataset.title.clone(),
                 score: n.score,
                 year: other.dataset.main_date().map(|d| d.year.max(0) as u64),
@@ -813,6 +824,7 @@ impl Engine {
                 also_in: Vec::new(),
                 reasons: n.reasons,
             });
+            records.push(other);
         }
         self.fill_also_in(&mut hits)?;
         for h in &mut hits {
@@ -826,7 +838,7 @@ impl Engine {
                     .push(format!("same study also in {}", names.join(", ")));
             }
         }
-        Ok(hits)
+        Ok(hits.into_iter().zip(records).collect())
     }
 
     /// A record's relations: the same study in other repositories, citing literature,

@@ -2,7 +2,7 @@
 //! shows on the blocking pool, then render an embedded minijinja template (autoescape on).
 //! Record HTML goes through the sanitizer; every other value is escaped by the template.
 
-use crate::api::{base_url, latest_hits, summaries, MAX_START};
+use crate::api::{base_url, latest_hits, similar_summaries, summaries, MAX_START};
 use crate::dto::{self, PublicationDto};
 use crate::params::Params;
 use crate::render::{bar_chart, display_date, link_trials, query_value, render, sanitize};
@@ -517,7 +517,7 @@ pub async fn dataset(
             }
             let pubs = dto::publications(e, &rec.dataset)?;
             let counters = e.counters(rec.id)?;
-            let similar = summaries(e, &e.similar(rec.id, 10)?, None)?;
+            let similar = similar_summaries(&e.similar_records(rec.id, 10)?);
             let rel = e.relations(rec.id)?;
             Ok((rec, pubs, counters, similar, rel))
         })
