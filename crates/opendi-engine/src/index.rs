@@ -4,6 +4,7 @@
 //! Invariant: the commit payload holds the highest store `seq` whose change is in the index;
 //! every change up to it is applied, none after it is required.
 
+use crate::facets::{FacetCache, FacetCollector, FacetCounts};
 use crate::query::{self, Compiler};
 use crate::store::{LinkCounts, StoredRecord};
 use crate::text::{organism_label, strip_tags};
@@ -13,9 +14,6 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::path::Path;
-use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::aggregation::agg_result::AggregationResults;
-use tantivy::aggregation::AggregationCollector;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, EmptyQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
@@ -100,6 +98,9 @@ pub const FACETS: [(&str, &str); 7] = [
     ("cell_type", "facet_cell_type"),
     ("year", "year"),
 ];
+
+/// The facets counted over string columns (all but the year), in [`FACETS`] order.
+const STRING_FACETS: &[(&str, &str)] = FACETS.split_at(6).0;
 
 fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
@@ -210,6 +211,7 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     pub fields: Fields,
+    facets: FacetCache,
 }
 
 /// Sort orders for search results.
@@ -363,6 +365,7 @@ impl SearchIndex {
             index,
             reader,
             fields,
+            facets: FacetCache::new(STRING_FACETS.iter().map(|(_, f)| *f).collect()),
         })
     }
 
@@ -849,74 +852,61 @@ impl SearchIndex {
         })
     }
 
-    /// Counts per facet value over the documents matching `query`.
+    /// Counts per facet value over the documents matching `query`: the `size` most frequent
+    /// values of each facet (most first, ties by value), every year (latest first).
     pub fn facet_counts(
         &self,
         query: &dyn Query,
         size: usize,
     ) -> Result<BTreeMap<String, Vec<FacetCount>>> {
-        let searcher = self.reader.searcher();
-        let mut req = serde_json::Map::new();
-        for (name, field) in FACETS {
-            let size = if name == "year" { 500 } else { size };
-            req.insert(
+        let counts = self.count_facets(query)?;
+        let mut out = BTreeMap::new();
+        for (i, (name, _)) in STRING_FACETS.iter().enumerate() {
+            let top = counts.top(i, size);
+            out.insert(
                 name.to_string(),
-                serde_json::json!({ "terms": { "field": field, "size": size } }),
+                top.into_iter()
+                    .map(|(value, count)| FacetCount { value, count })
+                    .collect(),
             );
         }
-        let aggs: Aggregations = serde_json::from_value(serde_json::Value::Object(req))
-            .map_err(|e| EngineError::Index(e.to_string()))?;
-        let collector = AggregationCollector::from_aggs(aggs, Default::default());
-        let res: AggregationResults = searcher.search(query, &collector)?;
-        let json = serde_json::to_value(&res).map_err(|e| EngineError::Index(e.to_string()))?;
-        let mut out = BTreeMap::new();
-        for (name, _) in FACETS {
-            let mut counts: Vec<FacetCount> = json[name]["buckets"]
-                .as_array()
-                .map(|b| {
-                    b.iter()
-                        .filter_map(|x| {
-                            let value = match &x["key"] {
-                                serde_json::Value::String(s) => s.clone(),
-                                serde_json::Value::Number(n) => {
-                                    n.as_f64().map(|f| (f as i64).to_string())?
-                                }
-                                _ => return None,
-                            };
-                            Some(FacetCount {
-                                value,
-                                count: x["doc_count"].as_u64()?,
-                            })
-                        })
-                        .collect()
+        out.insert(
+            "year".to_string(),
+            counts
+                .years
+                .iter()
+                .take(500)
+                .map(|&(y, count)| FacetCount {
+                    value: y.to_string(),
+                    count,
                 })
-                .unwrap_or_default();
-            if name == "year" {
-                counts.sort_by(|a, b| b.value.cmp(&a.value));
-            }
-            out.insert(name.to_string(), counts);
-        }
+                .collect(),
+        );
         Ok(out)
+    }
+
+    fn count_facets(&self, query: &dyn Query) -> Result<FacetCounts> {
+        let searcher = self.reader.searcher();
+        let counts = searcher.search(
+            query,
+            &FacetCollector {
+                cache: &self.facets,
+                year_field: "year",
+            },
+        )?;
+        let live: std::collections::HashSet<_> = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.segment_id())
+            .collect();
+        self.facets.retain(&live);
+        Ok(counts)
     }
 
     /// Searchable documents per repository (every repository, most documents first).
     pub fn repository_counts(&self) -> Result<Vec<(String, u64)>> {
-        let searcher = self.reader.searcher();
-        let aggs: Aggregations = serde_json::from_value(serde_json::json!({
-            "r": { "terms": { "field": "facet_repository", "size": 100_000 } }
-        }))
-        .map_err(|e| EngineError::Index(e.to_string()))?;
-        let collector = AggregationCollector::from_aggs(aggs, Default::default());
-        let res: AggregationResults = searcher.search(&tantivy::query::AllQuery, &collector)?;
-        let json = serde_json::to_value(&res).map_err(|e| EngineError::Index(e.to_string()))?;
-        let mut out: Vec<(String, u64)> = json["r"]["buckets"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|b| Some((b["key"].as_str()?.to_string(), b["doc_count"].as_u64()?)))
-            .collect();
-        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        Ok(out)
+        let counts = self.count_facets(&tantivy::query::AllQuery)?;
+        Ok(counts.top(0, usize::MAX))
     }
 
     /// The document address of a record, if indexed.
@@ -928,6 +918,11 @@ impl SearchIndex {
         );
         let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
         Ok(top.first().map(|(_, a)| *a))
+    }
+
+    /// Segments in the searched index (each one multiplies per-segment work).
+    pub fn segment_count(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
     }
 
     pub fn num_docs(&self) -> u64 {

@@ -5,6 +5,7 @@
 //! nothing of HTTP or the command line.
 
 pub mod backup;
+mod facets;
 mod index;
 pub mod links;
 mod portal;
@@ -476,6 +477,19 @@ impl Engine {
         let seq = self.store.last_seq()?;
         self.with_writer(|w| self.index.commit(w, seq))?;
         self.refresh_similar()
+    }
+
+    /// Lets the segment merges the index's merge policy started finish, and releases the
+    /// index writer (the next write opens it again). Called at the end of an ingest: a
+    /// process that exits drops its unfinished merges, and a bulk load then leaves dozens of
+    /// small segments (24 at 1M records) that every search and similar list pays for.
+    pub fn wait_merges(&self) -> Result<()> {
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(w) = writer {
+            w.wait_merging_threads()?;
+            self.index.reload()?;
+        }
+        Ok(())
     }
 
     fn note_changed(&self, outcomes: &[(Outcome, i64)], touched: &[i64]) {

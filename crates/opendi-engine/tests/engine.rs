@@ -196,3 +196,77 @@ fn lookup_by_any_accession_facets_and_similar() {
     assert_eq!(similar.len(), 5);
     assert!(similar.iter().all(|h| h.accession != "MTBLS1"));
 }
+
+/// Facet counts added up over several segments (one per commit, a deletion in between) agree
+/// with the number of documents a filter on each value finds.
+#[test]
+fn facet_counts_over_segments_agree_with_filters() {
+    let Some(batch) = changes("omicsdi-xml/ddi-annotation") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(EngineConfig::new(dir.path())).unwrap();
+    for (i, part) in batch.chunks(batch.len() / 3 + 1).enumerate() {
+        e.apply(part, i as i64 + 1).unwrap();
+        e.commit().unwrap();
+    }
+    assert!(e.index().segment_count() >= 2, "needs several segments");
+    let Change::Upsert(first) = &batch[0] else {
+        panic!("first change is a record");
+    };
+    let gone = Change::Delete {
+        repository: first.dataset.repository.clone(),
+        accession: first.dataset.accession.clone(),
+        source: "test".into(),
+    };
+    e.apply(&[gone], 9).unwrap();
+    e.commit().unwrap();
+
+    let all = |filters: Vec<(String, String)>, facet_size: usize| {
+        e.search(&SearchRequest {
+            query: "*".into(),
+            limit: 1,
+            facets: true,
+            facet_size,
+            filters,
+            expand_clusters: true,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let res = all(vec![], 1000);
+    assert_eq!(res.count as usize, batch.len() - 1);
+    let total: u64 = res.facets["repository"].iter().map(|f| f.count).sum();
+    assert_eq!(total, res.count, "every document has one repository");
+    let mut checked = 0;
+    for facet in [
+        "repository",
+        "omics_type",
+        "organism",
+        "disease",
+        "tissue",
+        "year",
+    ] {
+        let counts = &res.facets[facet];
+        for w in counts.windows(2) {
+            if facet == "year" {
+                assert!(w[0].value > w[1].value, "years latest first: {counts:?}");
+            } else {
+                assert!(
+                    w[0].count > w[1].count
+                        || (w[0].count == w[1].count && w[0].value < w[1].value),
+                    "{facet}: most first, ties by value: {counts:?}"
+                );
+            }
+        }
+        for f in counts.iter().take(8) {
+            let n = all(vec![(facet.into(), f.value.clone())], 1).count;
+            assert_eq!(n, f.count, "{facet}={}", f.value);
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} values checked");
+    // A smaller facet size keeps the most frequent values.
+    let top2 = all(vec![], 2);
+    assert_eq!(top2.facets["organism"][..], res.facets["organism"][..2]);
+}

@@ -318,7 +318,9 @@ pub fn ingest_into(
         }
         let c = Instant::now();
         engine.commit().context("updating the search index")?;
-        tracing::info!(?waited, ?writing, commit = ?c.elapsed(), "ingest writer time");
+        let m = Instant::now();
+        engine.wait_merges().context("merging index segments")?;
+        tracing::info!(?waited, ?writing, commit = ?c.elapsed(), merges = ?m.elapsed(), "ingest writer time");
         Ok(())
     })();
     // Drain the channel so the reader thread can finish even if writing failed.
