@@ -5,7 +5,11 @@ The input is ``pubmed/pubmed20n0014.xml.gz`` from the shared corpora (30,000 Pub
 records). In one run, for ``--runs`` repetitions, alternating:
 
   opendi       fresh data dir; ``opendi --data-dir D ingest --json pubmed20n0014.xml.gz``:
-               the whole ingest (gunzip, parse XML, store in SQLite, index with tantivy, commit).
+               the whole ingest (gunzip, parse XML, store in SQLite, index with tantivy, commit),
+               and the similar-dataset lists of every record, computed at the end of the ingest.
+  opendi-no-similar
+               the same with ``ingest --no-similar``: the lists are left to ``similar --all``
+               or to the first request of each (the step that compares with Lucene's indexing).
   lucene       fresh index dir; Anserini IndexCollection on JSONL text extracted beforehand (not
                timed), -threads 2, with the shared README's flags
                (-storePositions -storeDocvectors -storeRaw).
@@ -167,10 +171,11 @@ def extract_jsonl(xml_gz: Path, out_dir: Path) -> dict:
 # --------------------------------------------------------------------------- systems
 
 
-def run_opendi(binary: Path, xml_gz: Path, rep: int) -> dict:
+def run_opendi(binary: Path, xml_gz: Path, rep: int, name: str) -> dict:
     data = WORK / "opendi-data"
     C.drop_dir(data)
-    r = C.run_measured([binary, "--data-dir", data, "ingest", "--json", xml_gz])
+    extra = ["--no-similar"] if name == "opendi-no-similar" else []
+    r = C.run_measured([binary, "--data-dir", data, "ingest", "--json", *extra, xml_gz])
     try:
         summary = json.loads(r.stdout)
     except json.JSONDecodeError:
@@ -178,7 +183,7 @@ def run_opendi(binary: Path, xml_gz: Path, rep: int) -> dict:
         raise SystemExit(1)
     parts = {p.name: C.dir_size(p) if p.is_dir() else p.stat().st_size for p in sorted(data.iterdir())}
     res = {
-        "system": "opendi",
+        "system": name,
         "rep": rep,
         **r.as_json(),
         "disk_bytes": C.dir_size(data),
@@ -288,15 +293,15 @@ def main() -> None:
     C.run_measured([binary, "--version"])
     C.run_measured(["java", "-version"])
 
-    systems = ["opendi", "lucene"] + ([] if args.no_lean else ["lucene-lean"])
+    systems = ["opendi", "opendi-no-similar", "lucene"] + ([] if args.no_lean else ["lucene-lean"])
     runs: dict[str, list[dict]] = {s: [] for s in systems}
     discarded: list[dict] = []
     for rep in range(1, args.runs + 1):
         for s in systems:
             for attempt in range(args.retries + 1):
                 busy = C.wait_idle(args.wait_idle, args.idle_threshold) if args.wait_idle > 0 else C.cpu_busy(0.5)
-                if s == "opendi":
-                    r = run_opendi(binary, xml_gz, rep)
+                if s.startswith("opendi"):
+                    r = run_opendi(binary, xml_gz, rep, s)
                 else:
                     r = run_lucene(jar, WORK / "jsonl", rep, s, s == "lucene-lean", args.threads, java_opts)
                 r["cpu_busy_before"] = busy
@@ -312,11 +317,11 @@ def main() -> None:
                   f"busy before={busy:.0%}  others' CPU during={r['other_cpu_s']:.1f} s")
 
     stats = {s: summarize(runs[s], gz_bytes, ext["xml_bytes"], n) for s in systems}
-    o = stats["opendi"]
     ratios = {}
-    for s in systems[1:]:
-        l = stats[s]
-        ratios[s] = {
+    for mine, s in [(m, s) for m in systems if m.startswith("opendi")
+                    for s in systems if s.startswith("lucene")]:
+        o, l = stats[mine], stats[s]
+        ratios[f"{mine} vs {s}"] = {
             "speedup": l["wall_s_median"] / o["wall_s_median"],  # >1: opendi faster
             "rss_ratio": o["peak_rss_mb_median"] / l["peak_rss_mb_median"],  # <1: opendi leaner
             "disk_ratio": o["disk_mb"] / l["disk_mb"],
@@ -343,7 +348,7 @@ def main() -> None:
     )
     print()
     C.print_table(
-        ["opendi vs", "speed-up", "CPU-time ratio", "RSS ratio", "disk ratio", "2x faster?", "lower RSS?"],
+        ["pair", "speed-up", "CPU-time ratio", "RSS ratio", "disk ratio", "2x faster?", "lower RSS?"],
         [[s, f"{r['speedup']:.2f}x", f"{r['cpu_ratio']:.2f}x", f"{r['rss_ratio']:.2f}", f"{r['disk_ratio']:.2f}",
           "yes" if r["target_2x_met"] else "NO", "yes" if r["target_lower_rss_met"] else "NO"]
          for s, r in ratios.items()],

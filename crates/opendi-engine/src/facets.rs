@@ -199,7 +199,7 @@ impl Collector for FacetCollector<'_> {
             })
             .collect();
         let mut years: Vec<(u64, u64)> = years.into_iter().collect();
-        years.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        years.sort_unstable_by_key(|&(y, _)| std::cmp::Reverse(y));
         Ok(FacetCounts { strings, years })
     }
 }
