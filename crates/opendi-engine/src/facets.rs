@@ -127,6 +127,9 @@ pub(crate) struct FacetCollector<'a> {
     pub cache: &'a FacetCache,
     /// The u64 fast field of years, counted apart.
     pub year_field: &'static str,
+    /// Off: counts nothing and gives `None`, so that a search can always carry the collector
+    /// in its one pass over the matches.
+    pub enabled: bool,
 }
 
 pub(crate) struct SegmentFacets {
@@ -144,7 +147,7 @@ pub(crate) struct SegmentFruit {
 }
 
 impl Collector for FacetCollector<'_> {
-    type Fruit = FacetCounts;
+    type Fruit = Option<FacetCounts>;
     type Child = SegmentFacets;
 
     fn for_segment(
@@ -152,6 +155,17 @@ impl Collector for FacetCollector<'_> {
         _segment_local_id: SegmentOrdinal,
         segment: &SegmentReader,
     ) -> tantivy::Result<SegmentFacets> {
+        if !self.enabled {
+            return Ok(SegmentFacets {
+                ords: Vec::new(),
+                counts: Vec::new(),
+                year: None,
+                years: HashMap::new(),
+                maps: Arc::new(SegmentMaps {
+                    to_global: Vec::new(),
+                }),
+            });
+        }
         let maps = self.cache.maps(segment)?;
         let mut ords = Vec::with_capacity(self.cache.fields.len());
         let mut counts = Vec::with_capacity(self.cache.fields.len());
@@ -174,7 +188,10 @@ impl Collector for FacetCollector<'_> {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<SegmentFruit>) -> tantivy::Result<FacetCounts> {
+    fn merge_fruits(&self, fruits: Vec<SegmentFruit>) -> tantivy::Result<Option<FacetCounts>> {
+        if !self.enabled {
+            return Ok(None);
+        }
         let n = self.cache.fields.len();
         let mut totals: Vec<HashMap<u32, u64>> = vec![HashMap::new(); n];
         let mut years: HashMap<u64, u64> = HashMap::new();
@@ -200,7 +217,7 @@ impl Collector for FacetCollector<'_> {
             .collect();
         let mut years: Vec<(u64, u64)> = years.into_iter().collect();
         years.sort_unstable_by_key(|&(y, _)| std::cmp::Reverse(y));
-        Ok(FacetCounts { strings, years })
+        Ok(Some(FacetCounts { strings, years }))
     }
 }
 

@@ -170,6 +170,34 @@ fn build_schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
+/// The `size` most frequent values of each facet (most first, ties by value), and every year
+/// (latest first).
+fn facet_map(counts: &FacetCounts, size: usize) -> BTreeMap<String, Vec<FacetCount>> {
+    let mut out = BTreeMap::new();
+    for (i, (name, _)) in STRING_FACETS.iter().enumerate() {
+        let top = counts.top(i, size);
+        out.insert(
+            name.to_string(),
+            top.into_iter()
+                .map(|(value, count)| FacetCount { value, count })
+                .collect(),
+        );
+    }
+    out.insert(
+        "year".to_string(),
+        counts
+            .years
+            .iter()
+            .take(500)
+            .map(|&(y, count)| FacetCount {
+                value: y.to_string(),
+                count,
+            })
+            .collect(),
+    );
+    out
+}
+
 /// A title or query reduced to its words: lower case, one space between runs of letters and
 /// digits. Two titles with the same key read the same to a user.
 pub fn title_key(s: &str) -> String {
@@ -698,21 +726,27 @@ impl SearchIndex {
             exact,
         } = self.prepare(req, synonyms)?;
         let limit = req.limit.max(1);
-        let (hits, count) = if req.expand_clusters {
-            let (ranked, count) =
-                self.ranked(&searcher, &*query, req.sort, &exact, limit, req.offset)?;
+        let (hits, count, counts) = if req.expand_clusters {
+            let (ranked, count, counts) = self.ranked(
+                &searcher,
+                &*query,
+                req.sort,
+                &exact,
+                limit,
+                req.offset,
+                req.facets,
+            )?;
             let hits = ranked
                 .into_iter()
                 .map(|(score, addr)| self.hit(&searcher, addr, score))
                 .collect::<Result<Vec<_>>>()?;
-            (hits, count)
+            (hits, count, counts)
         } else {
             self.collapsed(&searcher, &*query, req, &exact, limit)?
         };
-        let facets = if req.facets {
-            self.facet_counts(&*query, req.facet_size.max(1))?
-        } else {
-            BTreeMap::new()
+        let facets = match counts {
+            Some(c) => facet_map(&c, req.facet_size.max(1)),
+            None => BTreeMap::new(),
         };
         Ok(SearchResult {
             count: count as u64,
@@ -733,11 +767,24 @@ impl SearchIndex {
         req: &SearchRequest,
         exact: &Tiers,
         limit: usize,
-    ) -> Result<(Vec<Hit>, usize)> {
+    ) -> Result<(Vec<Hit>, usize, Option<FacetCounts>)> {
         let want = req.offset + limit;
         let mut window = want + want / 2 + 10;
+        // Facets are counted in the first pass only; a wider window matches the same documents.
+        let mut facets = None;
         loop {
-            let (ranked, count) = self.ranked(searcher, query, req.sort, exact, window, 0)?;
+            let (ranked, count, counts) = self.ranked(
+                searcher,
+                query,
+                req.sort,
+                exact,
+                window,
+                0,
+                req.facets && facets.is_none(),
+            )?;
+            if facets.is_none() {
+                facets = counts;
+            }
             let mut seen = std::collections::HashSet::new();
             let mut hits = Vec::with_capacity(limit);
             let mut skipped = 0;
@@ -761,7 +808,7 @@ impl SearchIndex {
                 }
             }
             if hits.len() == limit || ranked.len() < window || window >= count {
-                return Ok((hits, count));
+                return Ok((hits, count, facets));
             }
             window *= 2;
         }
@@ -769,6 +816,8 @@ impl SearchIndex {
 
     /// The `limit` best documents after `offset` in the requested order, and the match count.
     /// In relevance order, exact matches (`exact`) come first, by tier, then BM25.
+    /// With `facets`, the same pass over the matches also counts the facets.
+    #[allow(clippy::too_many_arguments)]
     fn ranked(
         &self,
         searcher: &tantivy::Searcher,
@@ -777,9 +826,15 @@ impl SearchIndex {
         exact: &Tiers,
         limit: usize,
         offset: usize,
-    ) -> Result<(Vec<(f32, DocAddress)>, usize)> {
+        facets: bool,
+    ) -> Result<(Vec<(f32, DocAddress)>, usize, Option<FacetCounts>)> {
         let top = TopDocs::with_limit(limit.max(1)).and_offset(offset);
-        Ok(match sort {
+        let fc = FacetCollector {
+            cache: &self.facets,
+            year_field: "year",
+            enabled: facets,
+        };
+        let (ranked, count, counts) = match sort {
             Sort::Relevance if !exact.is_empty() => {
                 let exact = std::sync::Arc::new(exact.clone());
                 let tweaked = top.tweak_score(move |seg: &tantivy::SegmentReader| {
@@ -788,38 +843,44 @@ impl SearchIndex {
                         (tiers.get(&doc).copied().unwrap_or(0), score)
                     }
                 });
-                let (docs, count) = searcher.search(query, &(tweaked, Count))?;
+                let (docs, count, counts) = searcher.search(query, &(tweaked, Count, fc))?;
                 (
                     docs.into_iter()
                         .map(|((_, score), addr)| (score, addr))
                         .collect(),
                     count,
+                    counts,
                 )
             }
-            Sort::Relevance => searcher.search(query, &(top.order_by_score(), Count))?,
+            Sort::Relevance => searcher.search(query, &(top.order_by_score(), Count, fc))?,
             Sort::DateDesc | Sort::DateAsc => {
                 let order = if sort == Sort::DateDesc {
                     Order::Desc
                 } else {
                     Order::Asc
                 };
-                let (docs, count) = searcher.search(
+                let (docs, count, counts) = searcher.search(
                     query,
-                    &(top.order_by_fast_field::<i64>("date", order), Count),
+                    &(top.order_by_fast_field::<i64>("date", order), Count, fc),
                 )?;
-                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), count)
+                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), count, counts)
             }
             Sort::Citations => {
-                let (docs, count) = searcher.search(
+                let (docs, count, counts) = searcher.search(
                     query,
                     &(
                         top.order_by_fast_field::<u64>("citations", Order::Desc),
                         Count,
+                        fc,
                     ),
                 )?;
-                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), count)
+                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), count, counts)
             }
-        })
+        };
+        if facets {
+            self.forget_gone_segments(searcher);
+        }
+        Ok((ranked, count, counts))
     }
 
     pub(crate) fn hit(
@@ -859,30 +920,7 @@ impl SearchIndex {
         query: &dyn Query,
         size: usize,
     ) -> Result<BTreeMap<String, Vec<FacetCount>>> {
-        let counts = self.count_facets(query)?;
-        let mut out = BTreeMap::new();
-        for (i, (name, _)) in STRING_FACETS.iter().enumerate() {
-            let top = counts.top(i, size);
-            out.insert(
-                name.to_string(),
-                top.into_iter()
-                    .map(|(value, count)| FacetCount { value, count })
-                    .collect(),
-            );
-        }
-        out.insert(
-            "year".to_string(),
-            counts
-                .years
-                .iter()
-                .take(500)
-                .map(|&(y, count)| FacetCount {
-                    value: y.to_string(),
-                    count,
-                })
-                .collect(),
-        );
-        Ok(out)
+        Ok(facet_map(&self.count_facets(query)?, size))
     }
 
     fn count_facets(&self, query: &dyn Query) -> Result<FacetCounts> {
@@ -892,21 +930,25 @@ impl SearchIndex {
             &FacetCollector {
                 cache: &self.facets,
                 year_field: "year",
+                enabled: true,
             },
         )?;
+        self.forget_gone_segments(&searcher);
+        counts.ok_or_else(|| EngineError::Index("facets were not counted".into()))
+    }
+
+    fn forget_gone_segments(&self, searcher: &tantivy::Searcher) {
         let live: std::collections::HashSet<_> = searcher
             .segment_readers()
             .iter()
             .map(|s| s.segment_id())
             .collect();
         self.facets.retain(&live);
-        Ok(counts)
     }
 
     /// Searchable documents per repository (every repository, most documents first).
     pub fn repository_counts(&self) -> Result<Vec<(String, u64)>> {
-        let counts = self.count_facets(&tantivy::query::AllQuery)?;
-        Ok(counts.top(0, usize::MAX))
+        Ok(self.count_facets(&tantivy::query::AllQuery)?.top(0, usize::MAX))
     }
 
     /// The document address of a record, if indexed.
@@ -943,7 +985,7 @@ impl SearchIndex {
         if count == 0 {
             return Ok(Vec::new());
         }
-        let (ranked, _) = self.ranked(&searcher, &*query, req.sort, &exact, count, 0)?;
+        let (ranked, _, _) = self.ranked(&searcher, &*query, req.sort, &exact, count, 0, false)?;
         let addrs: Vec<DocAddress> = ranked.into_iter().map(|(_, a)| a).collect();
         let columns = searcher
             .segment_readers()
