@@ -728,13 +728,7 @@ impl SearchIndex {
         let limit = req.limit.max(1);
         let (hits, count, counts) = if req.expand_clusters {
             let (ranked, count, counts) = self.ranked(
-                &searcher,
-                &*query,
-                req.sort,
-                &exact,
-                limit,
-                req.offset,
-                req.facets,
+                &searcher, &*query, req.sort, &exact, limit, req.offset, req.facets,
             )?;
             let hits = ranked
                 .into_iter()
@@ -863,7 +857,11 @@ impl SearchIndex {
                     query,
                     &(top.order_by_fast_field::<i64>("date", order), Count, fc),
                 )?;
-                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), count, counts)
+                (
+                    docs.into_iter().map(|(_, a)| (0.0, a)).collect(),
+                    count,
+                    counts,
+                )
             }
             Sort::Citations => {
                 let (docs, count, counts) = searcher.search(
@@ -874,7 +872,11 @@ impl SearchIndex {
                         fc,
                     ),
                 )?;
-                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), count, counts)
+                (
+                    docs.into_iter().map(|(_, a)| (0.0, a)).collect(),
+                    count,
+                    counts,
+                )
             }
         };
         if facets {
@@ -948,7 +950,36 @@ impl SearchIndex {
 
     /// Searchable documents per repository (every repository, most documents first).
     pub fn repository_counts(&self) -> Result<Vec<(String, u64)>> {
-        Ok(self.count_facets(&tantivy::query::AllQuery)?.top(0, usize::MAX))
+        Ok(self
+            .count_facets(&tantivy::query::AllQuery)?
+            .top(0, usize::MAX))
+    }
+
+    /// The hit of record `rid` if it is indexed (live and public), read through the record id
+    /// postings of each segment rather than a search.
+    pub(crate) fn hit_of(
+        &self,
+        searcher: &tantivy::Searcher,
+        rid: i64,
+        score: f32,
+    ) -> Result<Option<Hit>> {
+        let term = Term::from_field_u64(self.fields.rid, rid as u64);
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            let inverted = seg.inverted_index(self.fields.rid)?;
+            let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::Basic)?
+            else {
+                continue;
+            };
+            let mut doc = tantivy::DocSet::doc(&postings);
+            while doc != tantivy::TERMINATED {
+                if !seg.is_deleted(doc) {
+                    let addr = DocAddress::new(ord as u32, doc);
+                    return self.hit(searcher, addr, score).map(Some);
+                }
+                doc = tantivy::DocSet::advance(&mut postings);
+            }
+        }
+        Ok(None)
     }
 
     /// The document address of a record, if indexed.

@@ -2,7 +2,7 @@
 //! shows on the blocking pool, then render an embedded minijinja template (autoescape on).
 //! Record HTML goes through the sanitizer; every other value is escaped by the template.
 
-use crate::api::{base_url, latest_hits, similar_summaries, summaries, MAX_START};
+use crate::api::{base_url, latest_hits, summaries, MAX_START};
 use crate::dto::{self, PublicationDto};
 use crate::params::Params;
 use crate::render::{bar_chart, display_date, link_trials, query_value, render, sanitize};
@@ -162,6 +162,27 @@ fn highlighted_item(s: dto::DatasetSummary, hl: Option<&Highlighter>) -> ResultI
         snippet,
         reason: s.reason,
         reasons: s.reasons,
+    }
+}
+
+/// A similar dataset as the dataset page lists it: link, repository, title and reasons, all
+/// of which the index keeps (no store read per neighbour).
+fn similar_item(h: opendi_engine::Hit) -> ResultItem {
+    ResultItem {
+        repository_name: opendi_model::repository_name(&h.repository).to_string(),
+        url: dto::dataset_url(&h.repository, &h.accession),
+        accession: h.accession,
+        repository: h.repository,
+        title: h.title,
+        title_html: None,
+        date: h.year.map(|y| y.to_string()),
+        omics: Vec::new(),
+        organisms: Vec::new(),
+        snippet: String::new(),
+        snippet_html: None,
+        reason: (!h.reasons.is_empty()).then(|| h.reasons.join("; ")),
+        reasons: h.reasons,
+        views: None,
     }
 }
 
@@ -517,7 +538,7 @@ pub async fn dataset(
             }
             let pubs = dto::publications(e, &rec.dataset)?;
             let counters = e.counters(rec.id)?;
-            let similar = similar_summaries(&e.similar_records(rec.id, 10)?);
+            let similar = e.similar(rec.id, 10)?;
             let rel = e.relations(rec.id)?;
             Ok((rec, pubs, counters, similar, rel))
         })
@@ -611,7 +632,7 @@ pub async fn dataset(
         license => d.license,
         xrefs,
         publications => pubs.iter().map(pub_view).collect::<Vec<_>>(),
-        similar => similar.into_iter().map(result_item).collect::<Vec<_>>(),
+        similar => similar.into_iter().map(similar_item).collect::<Vec<_>>(),
         exports,
         bibtex => export::bibtex(&rec, &base),
         jsonld => Value::from_safe_string(jsonld),
