@@ -170,6 +170,9 @@ fn build_schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
+/// Ranked documents (score, address), the match count, and the facets when asked for.
+type Ranked = (Vec<(f32, DocAddress)>, usize, Option<FacetCounts>);
+
 /// The `size` most frequent values of each facet (most first, ties by value), and every year
 /// (latest first).
 fn facet_map(counts: &FacetCounts, size: usize) -> BTreeMap<String, Vec<FacetCount>> {
@@ -821,7 +824,7 @@ impl SearchIndex {
         limit: usize,
         offset: usize,
         facets: bool,
-    ) -> Result<(Vec<(f32, DocAddress)>, usize, Option<FacetCounts>)> {
+    ) -> Result<Ranked> {
         let top = TopDocs::with_limit(limit.max(1)).and_offset(offset);
         let fc = FacetCollector {
             cache: &self.facets,
