@@ -789,7 +789,15 @@ impl Engine {
     /// dataset page then reads one record from the store, not eleven (measured: the store
     /// reads and link counts of the neighbours were half of a dataset page's CPU).
     pub fn similar(&self, id: i64, limit: usize) -> Result<Vec<Hit>> {
-        let Some(list) = self.neighbour_list(id)? else {
+        match self.store.get(id)? {
+            Some(rec) => self.similar_to(&rec, limit),
+            None => Ok(vec![]),
+        }
+    }
+
+    /// [`Engine::similar`] for a record the caller has read already.
+    pub fn similar_to(&self, rec: &StoredRecord, limit: usize) -> Result<Vec<Hit>> {
+        let Some(list) = self.neighbour_list(rec)? else {
             return Ok(vec![]);
         };
         let searcher = self.index.searcher();
@@ -810,7 +818,10 @@ impl Engine {
     /// [`Engine::similar`] with the stored record of each neighbour, for callers that show
     /// more of it than the index keeps (the API's dataset summaries).
     pub fn similar_records(&self, id: i64, limit: usize) -> Result<Vec<(Hit, StoredRecord)>> {
-        let Some(list) = self.neighbour_list(id)? else {
+        let Some(rec) = self.store.get(id)? else {
+            return Ok(vec![]);
+        };
+        let Some(list) = self.neighbour_list(&rec)? else {
             return Ok(vec![]);
         };
         let mut hits = Vec::new();
@@ -849,21 +860,18 @@ impl Engine {
 
     /// The similar list of a live record: stored, or computed now when none is (a store
     /// written before lists existed, a bulk load whose lists are deferred, or an ingest whose
-    /// index another process holds). `None` for an unknown or deleted record.
-    fn neighbour_list(&self, id: i64) -> Result<Option<Vec<Neighbour>>> {
-        let Some(rec) = self.store.get(id)? else {
-            return Ok(None);
-        };
+    /// index another process holds). `None` for a deleted record.
+    fn neighbour_list(&self, rec: &StoredRecord) -> Result<Option<Vec<Neighbour>>> {
         if rec.deleted {
             return Ok(None);
         }
-        let list = self.store.similar(id)?;
+        let list = self.store.similar(rec.id)?;
         if !list.is_empty() {
             return Ok(Some(list));
         }
         let searcher = self.index.searcher();
         let computer = similar::Computer::new(&searcher, self.index.fields.sim, &self.tuning)?;
-        let found = self.similar_list(&computer, &rec, &mut similar::Scratch::default())?;
+        let found = self.similar_list(&computer, rec, &mut similar::Scratch::default())?;
         Ok(Some(Self::neighbours_of(found)))
     }
 

@@ -538,7 +538,7 @@ pub async fn dataset(
             }
             let pubs = dto::publications(e, &rec.dataset)?;
             let counters = e.counters(rec.id)?;
-            let similar = e.similar(rec.id, 10)?;
+            let similar = e.similar_to(&rec, 10)?;
             let rel = e.relations(rec.id)?;
             Ok((rec, pubs, counters, similar, rel))
         })
