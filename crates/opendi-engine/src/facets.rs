@@ -35,14 +35,58 @@ impl Interner {
     }
 }
 
-/// For each string facet, a segment's term ordinal → global ordinal.
+/// What a segment's facets need at search time, read from its columns once: for each string
+/// facet the segment's term ordinal → global ordinal and each document's term ordinals, and
+/// each document's year. Reading a column per document and facet at every search cost ~100 ns
+/// per matching document (measured: p99 111 ms with facets at 1M records); an array read
+/// costs a few.
 struct SegmentMaps {
     to_global: Vec<Vec<u32>>,
+    ords: Vec<DocOrds>,
+    /// Year per document as an offset from `first_year` plus one, 0 for none.
+    years: Vec<u16>,
+    first_year: u64,
+    /// Distinct offsets (the size of a segment's year counts).
+    year_span: usize,
+}
+
+/// Term ordinals per document, compressed rows: document d has `values[starts[d]..starts[d + 1]]`.
+#[derive(Default)]
+struct DocOrds {
+    starts: Vec<u32>,
+    values: Vec<u32>,
+}
+
+impl DocOrds {
+    fn read(col: &Column<u64>, max_doc: u32) -> DocOrds {
+        let mut out = DocOrds {
+            starts: Vec::with_capacity(max_doc as usize + 1),
+            values: Vec::new(),
+        };
+        for doc in 0..max_doc {
+            out.starts.push(out.values.len() as u32);
+            out.values.extend(col.values_for_doc(doc).map(|o| o as u32));
+        }
+        out.starts.push(out.values.len() as u32);
+        out
+    }
+
+    #[inline]
+    fn of(&self, doc: DocId) -> &[u32] {
+        match (
+            self.starts.get(doc as usize),
+            self.starts.get(doc as usize + 1),
+        ) {
+            (Some(&a), Some(&b)) => &self.values[a as usize..b as usize],
+            _ => &[],
+        }
+    }
 }
 
 /// Global ordinals of the string facets, and the maps of the segments counted so far.
 pub(crate) struct FacetCache {
     fields: Vec<&'static str>,
+    year_field: &'static str,
     inner: Mutex<Inner>,
 }
 
@@ -52,11 +96,13 @@ struct Inner {
 }
 
 impl FacetCache {
-    /// `fields`: the names of the string fast fields counted, in the order results come back.
-    pub(crate) fn new(fields: Vec<&'static str>) -> FacetCache {
+    /// `fields`: the names of the string fast fields counted, in the order results come back;
+    /// `year_field`: the u64 fast field of years, counted apart.
+    pub(crate) fn new(fields: Vec<&'static str>, year_field: &'static str) -> FacetCache {
         let interners = fields.iter().map(|_| Interner::default()).collect();
         FacetCache {
             fields,
+            year_field,
             inner: Mutex::new(Inner {
                 interners,
                 segments: HashMap::new(),
@@ -69,8 +115,10 @@ impl FacetCache {
         if let Some(m) = self.lock().segments.get(&id) {
             return Ok(m.clone());
         }
-        // Read the dictionaries outside the lock, intern under it.
+        // Read the columns outside the lock, intern under it.
+        let max_doc = segment.max_doc();
         let mut terms: Vec<Vec<String>> = Vec::with_capacity(self.fields.len());
+        let mut ords = Vec::with_capacity(self.fields.len());
         for name in &self.fields {
             let mut list = Vec::new();
             if let Some(col) = segment.fast_fields().str(name)? {
@@ -78,16 +126,40 @@ impl FacetCache {
                 while stream.advance() {
                     list.push(String::from_utf8_lossy(stream.key()).into_owned());
                 }
+                ords.push(DocOrds::read(col.ords(), max_doc));
+            } else {
+                ords.push(DocOrds::default());
             }
             terms.push(list);
         }
+        let doc_years: Vec<Option<u64>> = match segment.fast_fields().u64(self.year_field) {
+            Ok(col) => (0..max_doc).map(|d| col.first(d)).collect(),
+            Err(_) => Vec::new(),
+        };
+        let first_year = doc_years.iter().flatten().min().copied().unwrap_or(0);
+        let last_year = doc_years.iter().flatten().max().copied().unwrap_or(0);
+        // Years are small; a span too wide for u16 (a corrupt date) drops the outliers.
+        let years: Vec<u16> = doc_years
+            .iter()
+            .map(|y| match y {
+                Some(y) if y - first_year < u16::MAX as u64 => (y - first_year + 1) as u16,
+                _ => 0,
+            })
+            .collect();
+        let year_span = (last_year - first_year + 2).min(u16::MAX as u64) as usize;
         let mut inner = self.lock();
         let to_global = terms
             .iter()
             .zip(inner.interners.iter_mut())
             .map(|(list, interner)| list.iter().map(|t| interner.id(t)).collect())
             .collect();
-        let maps = Arc::new(SegmentMaps { to_global });
+        let maps = Arc::new(SegmentMaps {
+            to_global,
+            ords,
+            years,
+            first_year,
+            year_span,
+        });
         inner.segments.insert(id, maps.clone());
         Ok(maps)
     }
@@ -125,25 +197,22 @@ impl FacetCounts {
 
 pub(crate) struct FacetCollector<'a> {
     pub cache: &'a FacetCache,
-    /// The u64 fast field of years, counted apart.
-    pub year_field: &'static str,
     /// Off: counts nothing and gives `None`, so that a search can always carry the collector
     /// in its one pass over the matches.
     pub enabled: bool,
 }
 
 pub(crate) struct SegmentFacets {
-    ords: Vec<Option<Column<u64>>>,
     counts: Vec<Vec<u32>>,
-    year: Option<Column<u64>>,
-    years: HashMap<u64, u32>,
+    years: Vec<u32>,
     maps: Arc<SegmentMaps>,
+    enabled: bool,
 }
 
 /// What a segment counted, by global ordinal.
 pub(crate) struct SegmentFruit {
     strings: Vec<Vec<(u32, u32)>>,
-    years: HashMap<u64, u32>,
+    years: Vec<(u64, u32)>,
 }
 
 impl Collector for FacetCollector<'_> {
@@ -157,30 +226,25 @@ impl Collector for FacetCollector<'_> {
     ) -> tantivy::Result<SegmentFacets> {
         if !self.enabled {
             return Ok(SegmentFacets {
-                ords: Vec::new(),
                 counts: Vec::new(),
-                year: None,
-                years: HashMap::new(),
+                years: Vec::new(),
                 maps: Arc::new(SegmentMaps {
                     to_global: Vec::new(),
+                    ords: Vec::new(),
+                    years: Vec::new(),
+                    first_year: 0,
+                    year_span: 0,
                 }),
+                enabled: false,
             });
         }
         let maps = self.cache.maps(segment)?;
-        let mut ords = Vec::with_capacity(self.cache.fields.len());
-        let mut counts = Vec::with_capacity(self.cache.fields.len());
-        for (i, name) in self.cache.fields.iter().enumerate() {
-            let col = segment.fast_fields().str(name)?;
-            counts.push(vec![0u32; maps.to_global[i].len()]);
-            ords.push(col.map(|c| c.ords().clone()));
-        }
-        let year = segment.fast_fields().u64(self.year_field).ok();
+        let counts = maps.to_global.iter().map(|m| vec![0u32; m.len()]).collect();
         Ok(SegmentFacets {
-            ords,
             counts,
-            year,
-            years: HashMap::new(),
+            years: vec![0; maps.year_span],
             maps,
+            enabled: true,
         })
     }
 
@@ -225,18 +289,19 @@ impl SegmentCollector for SegmentFacets {
     type Fruit = SegmentFruit;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        for (col, counts) in self.ords.iter().zip(self.counts.iter_mut()) {
-            if let Some(col) = col {
-                for ord in col.values_for_doc(doc) {
-                    if let Some(c) = counts.get_mut(ord as usize) {
-                        *c += 1;
-                    }
+        if !self.enabled {
+            return;
+        }
+        for (ords, counts) in self.maps.ords.iter().zip(self.counts.iter_mut()) {
+            for &ord in ords.of(doc) {
+                if let Some(c) = counts.get_mut(ord as usize) {
+                    *c += 1;
                 }
             }
         }
-        if let Some(year) = &self.year {
-            if let Some(y) = year.first(doc) {
-                *self.years.entry(y).or_insert(0) += 1;
+        if let Some(&y) = self.maps.years.get(doc as usize) {
+            if let Some(c) = self.years.get_mut(y as usize) {
+                *c += 1;
             }
         }
     }
@@ -255,9 +320,16 @@ impl SegmentCollector for SegmentFacets {
                     .collect()
             })
             .collect();
-        SegmentFruit {
-            strings,
-            years: self.years,
-        }
+        // Offset 0 is "no year".
+        let first = self.maps.first_year;
+        let years = self
+            .years
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|&(_, &c)| c > 0)
+            .map(|(i, &c)| (first + i as u64 - 1, c))
+            .collect();
+        SegmentFruit { strings, years }
     }
 }

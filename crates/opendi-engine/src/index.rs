@@ -396,7 +396,7 @@ impl SearchIndex {
             index,
             reader,
             fields,
-            facets: FacetCache::new(STRING_FACETS.iter().map(|(_, f)| *f).collect()),
+            facets: FacetCache::new(STRING_FACETS.iter().map(|(_, f)| *f).collect(), "year"),
         })
     }
 
@@ -828,7 +828,6 @@ impl SearchIndex {
         let top = TopDocs::with_limit(limit.max(1)).and_offset(offset);
         let fc = FacetCollector {
             cache: &self.facets,
-            year_field: "year",
             enabled: facets,
         };
         let (ranked, count, counts) = match sort {
@@ -934,7 +933,6 @@ impl SearchIndex {
             query,
             &FacetCollector {
                 cache: &self.facets,
-                year_field: "year",
                 enabled: true,
             },
         )?;

@@ -140,6 +140,9 @@ CREATE VIEW IF NOT EXISTS curation_edges AS
     JOIN records y ON y.repository = c.b_repository AND y.accession = c.b_accession;
 "#;
 
+/// How many citing or reanalysing records a record's relations list.
+const MENTIONING_SHOWN: usize = 50;
+
 pub struct SqliteStore {
     pub(super) writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
@@ -743,19 +746,35 @@ impl Store for SqliteStore {
 
     fn relations(&self, id: i64) -> Result<Relations> {
         let conn = self.reader();
-        let Some((head, _)) = Self::cluster_of(&conn, id)? else {
+        let Some((head, clustered)) = Self::cluster_of(&conn, id)? else {
             return Ok(Relations {
                 cluster: id,
                 ..Default::default()
             });
         };
+        // The lists stop at 50; only a full list needs its count asked separately.
+        let listed = |kind| -> Result<(u64, Vec<RecordRef>)> {
+            let list = Self::mentioning(&conn, id, head, kind)?;
+            let n = if list.len() < MENTIONING_SHOWN {
+                list.len() as u64
+            } else {
+                Self::count_mentions(&conn, id, head, kind)?
+            };
+            Ok((n, list))
+        };
+        let (citations, cited_by) = listed(MENTION_CITES)?;
+        let (reanalyses, reanalysed_by) = listed(MENTION_REANALYSES)?;
         Ok(Relations {
             cluster: head,
-            also_in: Self::members(&conn, id, head)?,
-            citations: Self::count_mentions(&conn, id, head, MENTION_CITES)?,
-            cited_by: Self::mentioning(&conn, id, head, MENTION_CITES)?,
-            reanalyses: Self::count_mentions(&conn, id, head, MENTION_REANALYSES)?,
-            reanalysed_by: Self::mentioning(&conn, id, head, MENTION_REANALYSES)?,
+            also_in: if clustered {
+                Self::members(&conn, id, head)?
+            } else {
+                Vec::new()
+            },
+            citations,
+            cited_by,
+            reanalyses,
+            reanalysed_by,
         })
     }
 
@@ -1328,16 +1347,18 @@ impl SqliteStore {
         Ok(n as u64)
     }
 
+    /// The records whose text mentions record `id` (or its cluster), latest first, at most
+    /// [`MENTIONING_SHOWN`].
     fn mentioning(conn: &Connection, id: i64, head: i64, kind: i64) -> Result<Vec<RecordRef>> {
         let mut st = conn.prepare_cached(
             "SELECT DISTINCT r.id, r.repository, r.accession FROM accessions a \
              JOIN mentions m ON m.accession = a.accession AND m.kind = ?3 \
              JOIN records r ON r.id = m.record_id \
              WHERE a.record_id = ?1 AND r.deleted = 0 AND COALESCE(r.cluster, r.id) <> ?2 \
-             ORDER BY r.id DESC LIMIT 50",
+             ORDER BY r.id DESC LIMIT ?4",
         )?;
         let v = st
-            .query_map(params![id, head, kind], |r| {
+            .query_map(params![id, head, kind, MENTIONING_SHOWN as i64], |r| {
                 Ok(RecordRef {
                     id: r.get(0)?,
                     repository: r.get(1)?,
