@@ -48,6 +48,30 @@ struct SegmentMaps {
     first_year: u64,
     /// Distinct offsets (the size of a segment's year counts).
     year_span: usize,
+    max_doc: u32,
+    /// Counts over every document of the segment, deleted ones included: a query matching
+    /// most documents is counted as these minus the documents it did not match.
+    all: Vec<Vec<u32>>,
+    all_years: Vec<u32>,
+}
+
+impl SegmentMaps {
+    /// Adds document `doc`'s values to (or takes them from) the counts.
+    #[inline]
+    fn tally(&self, doc: DocId, counts: &mut [Vec<u32>], years: &mut [u32], add: bool) {
+        for (ords, counts) in self.ords.iter().zip(counts.iter_mut()) {
+            for &ord in ords.of(doc) {
+                if let Some(c) = counts.get_mut(ord as usize) {
+                    *c = if add { *c + 1 } else { c.saturating_sub(1) };
+                }
+            }
+        }
+        if let Some(&y) = self.years.get(doc as usize) {
+            if let Some(c) = years.get_mut(y as usize) {
+                *c = if add { *c + 1 } else { c.saturating_sub(1) };
+            }
+        }
+    }
 }
 
 /// Term ordinals per document, compressed rows: document d has `values[starts[d]..starts[d + 1]]`.
@@ -153,13 +177,24 @@ impl FacetCache {
             .zip(inner.interners.iter_mut())
             .map(|(list, interner)| list.iter().map(|t| interner.id(t)).collect())
             .collect();
-        let maps = Arc::new(SegmentMaps {
+        let mut maps = SegmentMaps {
             to_global,
             ords,
             years,
             first_year,
             year_span,
-        });
+            max_doc,
+            all: Vec::new(),
+            all_years: Vec::new(),
+        };
+        let mut all: Vec<Vec<u32>> = maps.to_global.iter().map(|m| vec![0; m.len()]).collect();
+        let mut all_years = vec![0; year_span];
+        for doc in 0..max_doc {
+            maps.tally(doc, &mut all, &mut all_years, true);
+        }
+        maps.all = all;
+        maps.all_years = all_years;
+        let maps = Arc::new(maps);
         inner.segments.insert(id, maps.clone());
         Ok(maps)
     }
@@ -207,6 +242,10 @@ pub(crate) struct SegmentFacets {
     years: Vec<u32>,
     maps: Arc<SegmentMaps>,
     enabled: bool,
+    /// The matched documents (one bit each), counted at harvest: then the cheaper of the
+    /// matched documents and their complement is walked.
+    matched: Vec<u64>,
+    n: u32,
 }
 
 /// What a segment counted, by global ordinal.
@@ -234,15 +273,21 @@ impl Collector for FacetCollector<'_> {
                     years: Vec::new(),
                     first_year: 0,
                     year_span: 0,
+                    max_doc: 0,
+                    all: Vec::new(),
+                    all_years: Vec::new(),
                 }),
+                matched: Vec::new(),
+                n: 0,
                 enabled: false,
             });
         }
         let maps = self.cache.maps(segment)?;
-        let counts = maps.to_global.iter().map(|m| vec![0u32; m.len()]).collect();
         Ok(SegmentFacets {
-            counts,
-            years: vec![0; maps.year_span],
+            counts: Vec::new(),
+            years: Vec::new(),
+            matched: vec![0; (maps.max_doc as usize).div_ceil(64)],
+            n: 0,
             maps,
             enabled: true,
         })
@@ -289,24 +334,35 @@ impl SegmentCollector for SegmentFacets {
     type Fruit = SegmentFruit;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        if !self.enabled {
-            return;
-        }
-        for (ords, counts) in self.maps.ords.iter().zip(self.counts.iter_mut()) {
-            for &ord in ords.of(doc) {
-                if let Some(c) = counts.get_mut(ord as usize) {
-                    *c += 1;
-                }
-            }
-        }
-        if let Some(&y) = self.maps.years.get(doc as usize) {
-            if let Some(c) = self.years.get_mut(y as usize) {
-                *c += 1;
-            }
+        if let Some(w) = self.matched.get_mut(doc as usize / 64) {
+            *w |= 1 << (doc % 64);
+            self.n += 1;
         }
     }
 
-    fn harvest(self) -> SegmentFruit {
+    fn harvest(mut self) -> SegmentFruit {
+        let maps = self.maps.clone();
+        let is_set = |doc: u32| self.matched[doc as usize / 64] & (1 << (doc % 64)) != 0;
+        if !self.enabled {
+            // Nothing counted: empty fruit.
+        } else if self.n as u64 * 2 > maps.max_doc as u64 {
+            self.counts = maps.all.clone();
+            self.years = maps.all_years.clone();
+            for doc in (0..maps.max_doc).filter(|&d| !is_set(d)) {
+                maps.tally(doc, &mut self.counts, &mut self.years, false);
+            }
+        } else {
+            self.counts = maps.to_global.iter().map(|m| vec![0; m.len()]).collect();
+            self.years = vec![0; maps.year_span];
+            for (i, &word) in self.matched.iter().enumerate() {
+                let mut w = word;
+                while w != 0 {
+                    let doc = i as u32 * 64 + w.trailing_zeros();
+                    maps.tally(doc, &mut self.counts, &mut self.years, true);
+                    w &= w - 1;
+                }
+            }
+        }
         let strings = self
             .counts
             .into_iter()
