@@ -51,8 +51,8 @@ struct SegmentMaps {
     max_doc: u32,
     /// Counts over every document of the segment, deleted ones included: a query matching
     /// most documents is counted as these minus the documents it did not match.
-    all: Vec<Vec<u32>>,
-    all_years: Vec<u32>,
+    /// Computed at the first query that needs them.
+    all: std::sync::OnceLock<(Vec<Vec<u32>>, Vec<u32>)>,
 }
 
 impl SegmentMaps {
@@ -177,26 +177,58 @@ impl FacetCache {
             .zip(inner.interners.iter_mut())
             .map(|(list, interner)| list.iter().map(|t| interner.id(t)).collect())
             .collect();
-        let mut maps = SegmentMaps {
+        let maps = SegmentMaps {
             to_global,
             ords,
             years,
             first_year,
             year_span,
             max_doc,
-            all: Vec::new(),
-            all_years: Vec::new(),
+            all: std::sync::OnceLock::new(),
         };
-        let mut all: Vec<Vec<u32>> = maps.to_global.iter().map(|m| vec![0; m.len()]).collect();
-        let mut all_years = vec![0; year_span];
-        for doc in 0..max_doc {
-            maps.tally(doc, &mut all, &mut all_years, true);
-        }
-        maps.all = all;
-        maps.all_years = all_years;
         let maps = Arc::new(maps);
         inner.segments.insert(id, maps.clone());
         Ok(maps)
+    }
+
+    /// Reads the segments not yet mapped, on all cores (at the first facet search after the
+    /// index opens or changes; each segment is read once).
+    pub(crate) fn warm(&self, searcher: &tantivy::Searcher) -> tantivy::Result<()> {
+        let missing: Vec<&SegmentReader> = {
+            let inner = self.lock();
+            searcher
+                .segment_readers()
+                .iter()
+                .filter(|s| !inner.segments.contains_key(&s.segment_id()))
+                .collect()
+        };
+        if missing.len() < 2 {
+            return Ok(());
+        }
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(missing.len());
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let missing = &missing;
+                    scope.spawn(move || -> tantivy::Result<()> {
+                        for seg in missing.iter().skip(t).step_by(threads) {
+                            self.maps(seg)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap_or_else(|_| {
+                    Err(tantivy::TantivyError::InternalError(
+                        "facet warm-up panicked".into(),
+                    ))
+                })?;
+            }
+            Ok(())
+        })
     }
 
     /// Forgets the maps of segments no longer in the index (merged or deleted).
@@ -274,8 +306,7 @@ impl Collector for FacetCollector<'_> {
                     first_year: 0,
                     year_span: 0,
                     max_doc: 0,
-                    all: Vec::new(),
-                    all_years: Vec::new(),
+                    all: std::sync::OnceLock::new(),
                 }),
                 matched: Vec::new(),
                 n: 0,
@@ -346,8 +377,17 @@ impl SegmentCollector for SegmentFacets {
         if !self.enabled {
             // Nothing counted: empty fruit.
         } else if self.n as u64 * 2 > maps.max_doc as u64 {
-            self.counts = maps.all.clone();
-            self.years = maps.all_years.clone();
+            let (all, all_years) = maps.all.get_or_init(|| {
+                let mut all: Vec<Vec<u32>> =
+                    maps.to_global.iter().map(|m| vec![0; m.len()]).collect();
+                let mut all_years = vec![0; maps.year_span];
+                for doc in 0..maps.max_doc {
+                    maps.tally(doc, &mut all, &mut all_years, true);
+                }
+                (all, all_years)
+            });
+            self.counts = all.clone();
+            self.years = all_years.clone();
             for doc in (0..maps.max_doc).filter(|&d| !is_set(d)) {
                 maps.tally(doc, &mut self.counts, &mut self.years, false);
             }

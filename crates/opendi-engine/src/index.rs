@@ -826,6 +826,9 @@ impl SearchIndex {
         facets: bool,
     ) -> Result<Ranked> {
         let top = TopDocs::with_limit(limit.max(1)).and_offset(offset);
+        if facets {
+            self.facets.warm(searcher)?;
+        }
         let fc = FacetCollector {
             cache: &self.facets,
             enabled: facets,
@@ -929,6 +932,7 @@ impl SearchIndex {
 
     fn count_facets(&self, query: &dyn Query) -> Result<FacetCounts> {
         let searcher = self.reader.searcher();
+        self.facets.warm(&searcher)?;
         let counts = searcher.search(
             query,
             &FacetCollector {
