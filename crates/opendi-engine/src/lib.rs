@@ -815,49 +815,6 @@ impl Engine {
         Ok(hits)
     }
 
-    /// [`Engine::similar`] with the stored record of each neighbour, for callers that show
-    /// more of it than the index keeps (the API's dataset summaries).
-    pub fn similar_records(&self, id: i64, limit: usize) -> Result<Vec<(Hit, StoredRecord)>> {
-        let Some(rec) = self.store.get(id)? else {
-            return Ok(vec![]);
-        };
-        let Some(list) = self.neighbour_list(&rec)? else {
-            return Ok(vec![]);
-        };
-        let mut hits = Vec::new();
-        let mut records = Vec::new();
-        for n in list {
-            if hits.len() >= limit {
-                break;
-            }
-            let Some(other) = self.store.get(n.id)? else {
-                continue;
-            };
-            // Private records are never indexed, so never listed; one that turned private
-            // since its list was written is left out here too.
-            if other.deleted || other.dataset.is_private {
-                continue;
-            }
-            let links = self.store.link_counts(n.id)?;
-            hits.push(Hit {
-                rid: n.id as u64,
-                accession: other.accession.clone(),
-                repository: other.repository.clone(),
-                title: other.dataset.title.clone(),
-                score: n.score,
-                year: other.dataset.main_date().map(|d| d.year.max(0) as u64),
-                cluster: links.cluster as u64,
-                clustered: links.clustered,
-                citations: links.citations,
-                also_in: Vec::new(),
-                reasons: n.reasons,
-            });
-            records.push(other);
-        }
-        self.finish_similar(&mut hits)?;
-        Ok(hits.into_iter().zip(records).collect())
-    }
-
     /// The similar list of a live record: stored, or computed now when none is (a store
     /// written before lists existed, a bulk load whose lists are deferred, or an ingest whose
     /// index another process holds). `None` for a deleted record.

@@ -9,7 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use opendi_engine::{Engine, Hit, SearchRequest, Sort, StoredRecord};
+use opendi_engine::{Engine, Hit, SearchRequest, Sort};
 use serde_json::{json, Value};
 
 /// Deepest `start` accepted. Paging has no 10,000-hit cap; this bound only keeps one request
@@ -54,21 +54,6 @@ fn sort(p: &Params) -> Result<Sort, AppError> {
             "parameter sortfield must be relevance or publication_date, not {s:?}"
         ))),
     }
-}
-
-/// Summaries of similar datasets from the records [`Engine::similar_records`] read.
-pub fn similar_summaries(found: &[(Hit, StoredRecord)]) -> Vec<dto::DatasetSummary> {
-    found
-        .iter()
-        .map(|(h, rec)| {
-            let mut s = dto::summary(&rec.dataset, h.score, None);
-            if !h.reasons.is_empty() {
-                s.reason = Some(h.reasons.join("; "));
-                s.reasons = h.reasons.clone();
-            }
-            s
-        })
-        .collect()
 }
 
 /// Summaries of hits, reading each record from the store (a page is at most 100).
@@ -168,7 +153,7 @@ pub async fn similar(
     let res = state
         .blocking(move |e| {
             let rec = find_record(e, &database, &accession)?;
-            let datasets = similar_summaries(&e.similar_records(rec.id, size)?);
+            let datasets = summaries(e, &e.similar(rec.id, size)?, None)?;
             Ok(ListResponse {
                 count: datasets.len(),
                 datasets,
