@@ -267,6 +267,9 @@ pub(crate) struct FacetCollector<'a> {
     /// Off: counts nothing and gives `None`, so that a search can always carry the collector
     /// in its one pass over the matches.
     pub enabled: bool,
+    /// Values kept per facet: the `keep` most frequent and those tied with the last of them,
+    /// so that names are copied only for values a response can show.
+    pub keep: usize,
 }
 
 pub(crate) struct SegmentFacets {
@@ -350,6 +353,12 @@ impl Collector for FacetCollector<'_> {
             .into_iter()
             .enumerate()
             .map(|(i, t)| {
+                let mut t: Vec<(u32, u64)> = t.into_iter().collect();
+                if t.len() > self.keep && self.keep > 0 {
+                    t.select_nth_unstable_by(self.keep - 1, |a, b| b.1.cmp(&a.1));
+                    let least = t[self.keep - 1].1;
+                    t.retain(|&(_, c)| c >= least);
+                }
                 t.into_iter()
                     .map(|(g, c)| (inner.interners[i].terms[g as usize].clone(), c))
                     .collect()

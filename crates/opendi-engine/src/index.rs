@@ -243,6 +243,7 @@ pub struct SearchIndex {
     reader: IndexReader,
     pub fields: Fields,
     facets: FacetCache,
+    stats: crate::bm25::StatsCache,
 }
 
 /// Sort orders for search results.
@@ -359,6 +360,8 @@ pub(crate) type Tiers = HashMap<SegmentId, HashMap<DocId, u8>>;
 /// How many exact matches of each kind are ranked first (an accession names one record or a
 /// cluster; a title a handful).
 const MAX_EXACT: usize = 100;
+/// Decompressed document-store blocks (16 KB each) a searcher keeps per segment.
+const DOC_STORE_BLOCKS: usize = 400;
 
 impl SearchIndex {
     pub fn open(dir: &Path) -> Result<SearchIndex> {
@@ -391,12 +394,16 @@ impl SearchIndex {
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
+            // Hits read their accession and title from the document store: keep a few
+            // megabytes of decompressed blocks per segment (tantivy keeps 100 blocks).
+            .doc_store_cache_num_blocks(DOC_STORE_BLOCKS)
             .try_into()?;
         Ok(SearchIndex {
             index,
             reader,
             fields,
             facets: FacetCache::new(STRING_FACETS.iter().map(|(_, f)| *f).collect(), "year"),
+            stats: Default::default(),
         })
     }
 
@@ -657,6 +664,10 @@ impl SearchIndex {
             probes.push((1, Term::from_field_text(f.title_key, &key)));
         }
         for (tier, term) in probes {
+            // Most queries name no accession and no title: skip building a second weight.
+            if searcher.doc_freq(&term)? == 0 {
+                continue;
+            }
             let probe = BooleanQuery::new(vec![
                 (
                     Occur::Must,
@@ -664,7 +675,11 @@ impl SearchIndex {
                 ),
                 (Occur::Must, query.box_clone()),
             ]);
-            let top = searcher.search(&probe, &TopDocs::with_limit(MAX_EXACT).order_by_score())?;
+            let top = self.scored(
+                &searcher,
+                &probe,
+                &TopDocs::with_limit(MAX_EXACT).order_by_score(),
+            )?;
             for (_, addr) in top {
                 let seg = searcher.segment_reader(addr.segment_ord).segment_id();
                 let t = tiers
@@ -731,7 +746,13 @@ impl SearchIndex {
         let limit = req.limit.max(1);
         let (hits, count, counts) = if req.expand_clusters {
             let (ranked, count, counts) = self.ranked(
-                &searcher, &*query, req.sort, &exact, limit, req.offset, req.facets,
+                &searcher,
+                &*query,
+                req.sort,
+                &exact,
+                limit,
+                req.offset,
+                req.facets.then_some(req.facet_size.max(1)),
             )?;
             let hits = ranked
                 .into_iter()
@@ -777,7 +798,7 @@ impl SearchIndex {
                 exact,
                 window,
                 0,
-                req.facets && facets.is_none(),
+                (req.facets && facets.is_none()).then_some(req.facet_size.max(1)),
             )?;
             if facets.is_none() {
                 facets = counts;
@@ -813,7 +834,8 @@ impl SearchIndex {
 
     /// The `limit` best documents after `offset` in the requested order, and the match count.
     /// In relevance order, exact matches (`exact`) come first, by tier, then BM25.
-    /// With `facets`, the same pass over the matches also counts the facets.
+    /// With `facets` (values kept per facet), the same pass over the matches also counts the
+    /// facets.
     #[allow(clippy::too_many_arguments)]
     fn ranked(
         &self,
@@ -823,15 +845,16 @@ impl SearchIndex {
         exact: &Tiers,
         limit: usize,
         offset: usize,
-        facets: bool,
+        facets: Option<usize>,
     ) -> Result<Ranked> {
         let top = TopDocs::with_limit(limit.max(1)).and_offset(offset);
-        if facets {
+        if facets.is_some() {
             self.facets.warm(searcher)?;
         }
         let fc = FacetCollector {
             cache: &self.facets,
-            enabled: facets,
+            enabled: facets.is_some(),
+            keep: facets.unwrap_or(0),
         };
         let (ranked, count, counts) = match sort {
             Sort::Relevance if !exact.is_empty() => {
@@ -842,7 +865,7 @@ impl SearchIndex {
                         (tiers.get(&doc).copied().unwrap_or(0), score)
                     }
                 });
-                let (docs, count, counts) = searcher.search(query, &(tweaked, Count, fc))?;
+                let (docs, count, counts) = self.scored(searcher, query, &(tweaked, Count, fc))?;
                 (
                     docs.into_iter()
                         .map(|((_, score), addr)| (score, addr))
@@ -851,7 +874,7 @@ impl SearchIndex {
                     counts,
                 )
             }
-            Sort::Relevance => searcher.search(query, &(top.order_by_score(), Count, fc))?,
+            Sort::Relevance => self.scored(searcher, query, &(top.order_by_score(), Count, fc))?,
             Sort::DateDesc | Sort::DateAsc => {
                 let order = if sort == Sort::DateDesc {
                     Order::Desc
@@ -884,10 +907,20 @@ impl SearchIndex {
                 )
             }
         };
-        if facets {
+        if facets.is_some() {
             self.forget_gone_segments(searcher);
         }
         Ok((ranked, count, counts))
+    }
+
+    /// Runs `query` with BM25 statistics read through the per-generation cache.
+    fn scored<C: tantivy::collector::Collector>(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn Query,
+        collector: &C,
+    ) -> tantivy::Result<C::Fruit> {
+        searcher.search_with_statistics_provider(query, collector, &self.stats.of(searcher))
     }
 
     pub(crate) fn hit(
@@ -938,6 +971,7 @@ impl SearchIndex {
             &FacetCollector {
                 cache: &self.facets,
                 enabled: true,
+                keep: usize::MAX,
             },
         )?;
         self.forget_gone_segments(&searcher);
@@ -1021,7 +1055,7 @@ impl SearchIndex {
         if count == 0 {
             return Ok(Vec::new());
         }
-        let (ranked, _, _) = self.ranked(&searcher, &*query, req.sort, &exact, count, 0, false)?;
+        let (ranked, _, _) = self.ranked(&searcher, &*query, req.sort, &exact, count, 0, None)?;
         let addrs: Vec<DocAddress> = ranked.into_iter().map(|(_, a)| a).collect();
         let columns = searcher
             .segment_readers()

@@ -5,6 +5,7 @@
 //! nothing of HTTP or the command line.
 
 pub mod backup;
+mod bm25;
 mod facets;
 mod index;
 pub mod links;
@@ -727,6 +728,11 @@ impl Engine {
 
     pub fn record(&self, id: i64) -> Result<Option<StoredRecord>> {
         self.store.get(id)
+    }
+
+    /// The live records among `ids` with the fields list entries show (see [`Store::heads`]).
+    pub fn heads(&self, ids: &[i64]) -> Result<Vec<(i64, Dataset)>> {
+        self.store.heads(ids)
     }
 
     /// The query synonyms (vocabularies loaded at the first call, then shared).

@@ -213,6 +213,42 @@ fn same_semantics_as_the_embedded_store_row_for_row() {
             .collect::<Vec<_>>()
     );
     assert_eq!(lite.last_seq().unwrap(), pgs.last_seq().unwrap());
+
+    // List entries, read in one statement, carry what the whole record says; deleted and
+    // unknown ids are left out.
+    let ids: Vec<i64> = (0..=ld.records.len() as i64 + 2).collect();
+    let heads = list_entries(&lite, &ids);
+    assert_eq!(heads, list_entries(&pgs, &ids));
+    let live = ids
+        .iter()
+        .filter(|&&id| lite.get(id).unwrap().is_some_and(|r| !r.deleted))
+        .count();
+    assert_eq!(heads.len(), live);
+    assert!(live > 100 && live < ids.len(), "{live} of {}", ids.len());
+}
+
+/// Each list entry of `ids` beside the same fields of the whole record.
+fn list_entries(s: &dyn Store, ids: &[i64]) -> BTreeMap<i64, Dataset> {
+    let mut out = BTreeMap::new();
+    for (id, head) in s.heads(ids).unwrap() {
+        let whole = s.get(id).unwrap().unwrap().dataset;
+        let expected = Dataset {
+            repository: whole.repository,
+            accession: whole.accession,
+            title: whole.title,
+            description: whole.description,
+            omics_types: whole.omics_types,
+            dates: whole.dates,
+            submitter_keywords: whole.submitter_keywords,
+            curator_keywords: whole.curator_keywords,
+            organisms: whole.organisms,
+            is_private: whole.is_private,
+            ..Default::default()
+        };
+        assert_eq!(head, expected, "record {id}");
+        out.insert(id, head);
+    }
+    out
 }
 
 #[test]

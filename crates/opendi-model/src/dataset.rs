@@ -230,6 +230,49 @@ pub struct Dataset {
     pub additional: BTreeMap<String, Vec<String>>,
 }
 
+/// The part of a [`Dataset`] a list entry (a search hit, a similar dataset) shows, read from a
+/// stored record's JSON without building the rest: people, publications, protocols and the
+/// additional fields are skipped, not allocated.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DatasetHead {
+    pub repository: String,
+    pub accession: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub omics_types: Vec<String>,
+    #[serde(default)]
+    pub dates: Vec<DatedValue>,
+    #[serde(default)]
+    pub submitter_keywords: Vec<String>,
+    #[serde(default)]
+    pub curator_keywords: Vec<String>,
+    #[serde(default)]
+    pub organisms: Vec<Organism>,
+    #[serde(default)]
+    pub is_private: bool,
+}
+
+impl From<DatasetHead> for Dataset {
+    /// A dataset holding only the head's fields (the rest empty).
+    fn from(h: DatasetHead) -> Self {
+        Dataset {
+            repository: h.repository,
+            accession: h.accession,
+            title: h.title,
+            description: h.description,
+            omics_types: h.omics_types,
+            dates: h.dates,
+            submitter_keywords: h.submitter_keywords,
+            curator_keywords: h.curator_keywords,
+            organisms: h.organisms,
+            is_private: h.is_private,
+            ..Default::default()
+        }
+    }
+}
+
 impl Dataset {
     pub fn new(repository: &str, accession: &str) -> Self {
         Dataset {

@@ -12,8 +12,8 @@ mod repository;
 mod taxa;
 
 pub use dataset::{
-    clean_value, CrossRef, Dataset, DateKind, DatedValue, Evidence, Organism, Person, PersonRole,
-    PublicationRef, Term,
+    clean_value, CrossRef, Dataset, DatasetHead, DateKind, DatedValue, Evidence, Organism, Person,
+    PersonRole, PublicationRef, Term,
 };
 pub use date::PartialDate;
 pub use diagnostic::{Diagnostic, Location, Severity};

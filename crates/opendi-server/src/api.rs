@@ -62,18 +62,19 @@ pub fn summaries(
     hits: &[Hit],
     reason: Option<&str>,
 ) -> Result<Vec<dto::DatasetSummary>, AppError> {
+    let ids: Vec<i64> = hits.iter().map(|h| h.rid as i64).collect();
+    let heads: std::collections::HashMap<i64, _> = engine.heads(&ids)?.into_iter().collect();
     let mut out = Vec::with_capacity(hits.len());
     for h in hits {
-        if let Some(rec) = engine.record(h.rid as i64)? {
-            if !rec.deleted && !rec.dataset.is_private {
-                let mut s = dto::summary(&rec.dataset, h.score, reason);
-                if !h.reasons.is_empty() {
-                    s.reason = Some(h.reasons.join("; "));
-                    s.reasons = h.reasons.clone();
-                }
-                out.push(s);
-            }
+        let Some(d) = heads.get(&(h.rid as i64)).filter(|d| !d.is_private) else {
+            continue;
+        };
+        let mut s = dto::summary(d, h.score, reason);
+        if !h.reasons.is_empty() {
+            s.reason = Some(h.reasons.join("; "));
+            s.reasons = h.reasons.clone();
         }
+        out.push(s);
     }
     Ok(out)
 }

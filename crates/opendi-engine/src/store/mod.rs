@@ -164,6 +164,18 @@ pub trait Store: Send + Sync {
     /// records whose cluster or counts the batch changed (they took new seqs too).
     fn apply(&self, batch: &[Change], now: i64) -> Result<Applied>;
     fn get(&self, id: i64) -> Result<Option<StoredRecord>>;
+    /// The live records among `ids`, in no particular order, each with only the fields a list
+    /// entry shows ([`opendi_model::DatasetHead`]); missing and deleted ids are left out.
+    /// What a search page reads for its hits: stores answer it in one statement.
+    fn heads(&self, ids: &[i64]) -> Result<Vec<(i64, Dataset)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(r) = self.get(id)?.filter(|r| !r.deleted) {
+                out.push((id, r.dataset));
+            }
+        }
+        Ok(out)
+    }
     /// The raw source text of a record's current version.
     fn raw(&self, id: i64) -> Result<Option<String>>;
     fn by_key(&self, repository: &str, accession: &str) -> Result<Option<i64>>;

@@ -729,6 +729,22 @@ impl Store for PgStore {
         })
     }
 
+    fn heads(&self, ids: &[i64]) -> Result<Vec<(i64, Dataset)>> {
+        self.run(|c| {
+            c.query(
+                "SELECT id, dataset FROM records WHERE NOT deleted AND id = ANY($1)",
+                &[&ids],
+            )?
+            .into_iter()
+            .map(|r| {
+                let blob: Vec<u8> = r.try_get(1)?;
+                let head: opendi_model::DatasetHead = serde_json::from_slice(&unpack(&blob)?)?;
+                Ok((r.try_get(0)?, head.into()))
+            })
+            .collect()
+        })
+    }
+
     fn raw(&self, id: i64) -> Result<Option<String>> {
         self.run(|c| {
             let raw: Option<Vec<u8>> = c

@@ -505,6 +505,28 @@ impl Store for SqliteStore {
         parts.map(Self::finish).transpose()
     }
 
+    fn heads(&self, ids: &[i64]) -> Result<Vec<(i64, Dataset)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.reader();
+        let marks = vec!["?"; ids.len()].join(",");
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT id, dataset FROM records WHERE deleted = 0 AND id IN ({marks})"
+        ))?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(ids), |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(id, blob)| {
+                let head: opendi_model::DatasetHead = serde_json::from_slice(&unpack(&blob)?)?;
+                Ok((id, head.into()))
+            })
+            .collect()
+    }
+
     fn raw(&self, id: i64) -> Result<Option<String>> {
         let conn = self.reader();
         let raw: Option<Vec<u8>> = conn
