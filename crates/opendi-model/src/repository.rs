@@ -72,6 +72,10 @@ fn fold(s: &str) -> String {
 /// The canonical key for a repository name as a source spells it. Unknown names become a
 /// lower-case slug (`UK Data Service` -> `uk_data_service`), so every source gets a stable key.
 pub fn repository_key(name: &str) -> String {
+    // A key as such (every dataset URL carries one): no folding needed.
+    if let Some((key, _, _)) = KNOWN_REPOSITORIES.iter().find(|(k, _, _)| *k == name) {
+        return (*key).to_string();
+    }
     let f = fold(name);
     for (key, display, aliases) in KNOWN_REPOSITORIES {
         if fold(key) == f || fold(display) == f || aliases.iter().any(|a| fold(a) == f) {

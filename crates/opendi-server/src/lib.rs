@@ -241,22 +241,17 @@ pub(crate) fn find_record(
 ) -> Result<StoredRecord, AppError> {
     let repo = opendi_model::repository_key(repository);
     let not_found = || AppError::NotFound(format!("no dataset {accession} in {repository}"));
-    let id = match engine.store().by_key(&repo, accession)? {
-        Some(id) => Some(id),
-        None => {
-            let mut found = None;
-            for id in engine.store().find_accession(accession)? {
-                if engine.record(id)?.is_some_and(|r| r.repository == repo) {
-                    found = Some(id);
-                    break;
-                }
+    let mut rec = engine.store().get_by_key(&repo, accession)?;
+    if rec.is_none() {
+        // Another spelling of the accession (case, a secondary accession).
+        for id in engine.store().find_accession(accession)? {
+            if let Some(r) = engine.record(id)?.filter(|r| r.repository == repo) {
+                rec = Some(r);
+                break;
             }
-            found
         }
-    };
-    let rec = engine
-        .record(id.ok_or_else(not_found)?)?
-        .ok_or_else(not_found)?;
+    }
+    let rec = rec.ok_or_else(not_found)?;
     if rec.deleted || rec.dataset.is_private {
         return Err(not_found());
     }

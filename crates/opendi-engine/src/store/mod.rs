@@ -179,6 +179,13 @@ pub trait Store: Send + Sync {
     /// The raw source text of a record's current version.
     fn raw(&self, id: i64) -> Result<Option<String>>;
     fn by_key(&self, repository: &str, accession: &str) -> Result<Option<i64>>;
+    /// The record of `(repository, accession)`, deleted or not (a dataset page's read).
+    fn get_by_key(&self, repository: &str, accession: &str) -> Result<Option<StoredRecord>> {
+        match self.by_key(repository, accession)? {
+            Some(id) => self.get(id),
+            None => Ok(None),
+        }
+    }
     /// Records answering to an accession (primary or secondary), case-insensitively.
     fn find_accession(&self, accession: &str) -> Result<Vec<i64>>;
     fn history(&self, id: i64) -> Result<Vec<HistoryEntry>>;

@@ -536,6 +536,17 @@ impl Store for SqliteStore {
             .transpose()
     }
 
+    fn get_by_key(&self, repository: &str, accession: &str) -> Result<Option<StoredRecord>> {
+        let conn = self.reader();
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {RECORD_COLS} FROM records WHERE repository = ?1 AND accession = ?2"
+        ))?;
+        let parts = st
+            .query_row(params![repository, accession], Self::read_record)
+            .optional()?;
+        parts.map(Self::finish).transpose()
+    }
+
     fn by_key(&self, repository: &str, accession: &str) -> Result<Option<i64>> {
         let conn = self.reader();
         let mut st =
