@@ -56,22 +56,53 @@ struct SegmentMaps {
 }
 
 impl SegmentMaps {
-    /// Adds document `doc`'s values to (or takes them from) the counts.
-    #[inline]
-    fn tally(&self, doc: DocId, counts: &mut [Vec<u32>], years: &mut [u32], add: bool) {
-        for (ords, counts) in self.ords.iter().zip(counts.iter_mut()) {
-            for &ord in ords.of(doc) {
-                if let Some(c) = counts.get_mut(ord as usize) {
-                    *c = if add { *c + 1 } else { c.saturating_sub(1) };
-                }
+    /// Counts the values of documents `docs`: per string facet (local ordinals) and per year
+    /// offset. One facet at a time, so that each pass streams one column into one small
+    /// count array (a document at a time across every facet was three times slower at a
+    /// million records).
+    fn histogram(&self, docs: &[DocId]) -> (Vec<Vec<u32>>, Vec<u32>) {
+        let counts = self
+            .ords
+            .iter()
+            .zip(&self.to_global)
+            .map(|(ords, map)| {
+                histogram(
+                    map.len(),
+                    docs.iter().flat_map(|&doc| ords.of(doc).iter().copied()),
+                )
+            })
+            .collect();
+        let years = histogram(
+            self.year_span,
+            docs.iter()
+                .filter_map(|&doc| self.years.get(doc as usize).map(|&y| y as u32)),
+        );
+        (counts, years)
+    }
+}
+
+/// Occurrences of each value below `n` in `values`. A facet with few values (a repository,
+/// a year) repeats the same ones, and incrementing one counter again and again waits on the
+/// previous increment each time: small histograms are spread over four interleaved copies
+/// that are summed at the end.
+fn histogram(n: usize, values: impl Iterator<Item = u32>) -> Vec<u32> {
+    const LANES: usize = 4;
+    if n > 4096 {
+        let mut out = vec![0u32; n];
+        for v in values {
+            if let Some(c) = out.get_mut(v as usize) {
+                *c += 1;
             }
         }
-        if let Some(&y) = self.years.get(doc as usize) {
-            if let Some(c) = years.get_mut(y as usize) {
-                *c = if add { *c + 1 } else { c.saturating_sub(1) };
-            }
+        return out;
+    }
+    let mut lanes = vec![0u32; n * LANES];
+    for (i, v) in values.enumerate() {
+        if let Some(c) = lanes.get_mut(v as usize * LANES + i % LANES) {
+            *c += 1;
         }
     }
+    lanes.chunks_exact(LANES).map(|l| l.iter().sum()).collect()
 }
 
 /// Term ordinals per document, compressed rows: document d has `values[starts[d]..starts[d + 1]]`.
@@ -387,30 +418,29 @@ impl SegmentCollector for SegmentFacets {
             // Nothing counted: empty fruit.
         } else if self.n as u64 * 2 > maps.max_doc as u64 {
             let (all, all_years) = maps.all.get_or_init(|| {
-                let mut all: Vec<Vec<u32>> =
-                    maps.to_global.iter().map(|m| vec![0; m.len()]).collect();
-                let mut all_years = vec![0; maps.year_span];
-                for doc in 0..maps.max_doc {
-                    maps.tally(doc, &mut all, &mut all_years, true);
-                }
-                (all, all_years)
+                let every: Vec<DocId> = (0..maps.max_doc).collect();
+                maps.histogram(&every)
             });
-            self.counts = all.clone();
-            self.years = all_years.clone();
-            for doc in (0..maps.max_doc).filter(|&d| !is_set(d)) {
-                maps.tally(doc, &mut self.counts, &mut self.years, false);
-            }
+            let missed: Vec<DocId> = (0..maps.max_doc).filter(|&d| !is_set(d)).collect();
+            let (less, less_years) = maps.histogram(&missed);
+            let minus = |all: &[u32], less: &[u32]| -> Vec<u32> {
+                all.iter()
+                    .zip(less)
+                    .map(|(a, b)| a.saturating_sub(*b))
+                    .collect()
+            };
+            self.counts = all.iter().zip(&less).map(|(a, b)| minus(a, b)).collect();
+            self.years = minus(all_years, &less_years);
         } else {
-            self.counts = maps.to_global.iter().map(|m| vec![0; m.len()]).collect();
-            self.years = vec![0; maps.year_span];
+            let mut docs = Vec::with_capacity(self.n as usize);
             for (i, &word) in self.matched.iter().enumerate() {
                 let mut w = word;
                 while w != 0 {
-                    let doc = i as u32 * 64 + w.trailing_zeros();
-                    maps.tally(doc, &mut self.counts, &mut self.years, true);
+                    docs.push(i as u32 * 64 + w.trailing_zeros());
                     w &= w - 1;
                 }
             }
+            (self.counts, self.years) = maps.histogram(&docs);
         }
         let strings = self
             .counts

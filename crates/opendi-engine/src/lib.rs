@@ -7,6 +7,7 @@
 pub mod backup;
 mod bm25;
 mod facets;
+mod filter;
 mod index;
 pub mod links;
 mod portal;
