@@ -306,11 +306,19 @@ END $$;"""
 # ---------------------------------------------------------------------------- HTTP
 
 def serve_figures(binary: Path, data: str, queries: list[dict], duration: int) -> dict:
+    """The server as configured by default (its search result cache on), then the search API
+    again with the cache off: what each search costs when it is not a repeat."""
+    out = serve_run(binary, data, queries, duration, cache=True)
+    out["search_api_uncached"] = serve_run(binary, data, queries, duration, cache=False)["search_api"]
+    return out
+
+
+def serve_run(binary: Path, data: str, queries: list[dict], duration: int, cache: bool) -> dict:
     port = load.free_port()
     base = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
     proc = subprocess.Popen([str(binary), "--data-dir", data, "serve", "--addr", f"127.0.0.1:{port}",
-                             "--rate-limit", "0"],
+                             "--rate-limit", "0", *([] if cache else ["--search-cache", "0"])],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         started = None
@@ -333,7 +341,7 @@ def serve_figures(binary: Path, data: str, queries: list[dict], duration: int) -
         C.wait_idle(60)
         search = load.figures(load.run_oha(oha, search_urls, duration, 64, WORK / "urls-search.txt"))
         page = (load.figures(load.run_oha(oha, pages, duration, 64, WORK / "urls-pages.txt"))
-                if pages else None)
+                if pages and cache else None)
         rss = 0.0
         for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -457,8 +465,11 @@ def print_size(s: dict) -> None:
               f"peak RSS {o['similar_all']['peak_rss_mb']:.0f} MB")
     h = o.get("http")
     if h:
+        u = h.get("search_api_uncached")
         print(f"  HTTP: start-up {h['startup_s']:.2f} s; search API {h['search_api']['requests_per_s']:.0f}"
-              f" req/s p99 {h['search_api']['p99_ms']:.1f} ms errors {h['search_api']['errors']}; "
+              f" req/s p99 {h['search_api']['p99_ms']:.1f} ms errors {h['search_api']['errors']}"
+              + (f" (result cache off: {u['requests_per_s']:.0f} req/s p99 {u['p99_ms']:.1f} ms"
+                 f" errors {u['errors']})" if u else "") + "; "
               + (f"dataset page {h['dataset_page']['requests_per_s']:.0f} req/s p99 "
                  f"{h['dataset_page']['p99_ms']:.1f} ms; " if h.get("dataset_page") else "")
               + f"serving peak RSS {h['serving_peak_rss_mb']:.0f} MB")

@@ -244,10 +244,11 @@ pub struct SearchIndex {
     pub fields: Fields,
     facets: FacetCache,
     stats: crate::bm25::StatsCache,
+    results: crate::cache::ResultCache,
 }
 
 /// Sort orders for search results.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
     #[default]
@@ -258,7 +259,7 @@ pub enum Sort {
     Citations,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SearchRequest {
     pub query: String,
     pub limit: usize,
@@ -410,6 +411,7 @@ impl SearchIndex {
             fields,
             facets: FacetCache::new(STRING_FACETS.iter().map(|(_, f)| *f).collect(), "year"),
             stats: Default::default(),
+            results: Default::default(),
         })
     }
 
@@ -770,6 +772,10 @@ impl SearchIndex {
         synonyms: Option<&opendi_vocab::Synonyms>,
     ) -> Result<SearchResult> {
         let searcher = self.reader.searcher();
+        let generation = searcher.generation().generation_id();
+        if let Some(r) = self.results.get(generation, req) {
+            return Ok((*r).clone());
+        }
         let Prepared {
             query,
             warnings,
@@ -799,13 +805,22 @@ impl SearchIndex {
             Some(c) => facet_map(&c, req.facet_size.max(1)),
             None => BTreeMap::new(),
         };
-        Ok(SearchResult {
+        let res = SearchResult {
             count: count as u64,
             hits,
             facets,
             warnings,
             also_searched_for,
-        })
+        };
+        self.results
+            .put(generation, req, std::sync::Arc::new(res.clone()));
+        Ok(res)
+    }
+
+    /// Keeps the results of about `entries` recent searches until the index changes
+    /// (0, the default: none).
+    pub fn set_result_cache(&self, entries: usize) {
+        self.results.set_capacity(entries);
     }
 
     /// One hit per cluster: ranks a window of documents, keeps each cluster's best-ranked

@@ -6,6 +6,7 @@
 
 pub mod backup;
 mod bm25;
+mod cache;
 mod facets;
 mod filter;
 mod index;
@@ -691,7 +692,8 @@ impl Engine {
                         buffer.push((id, Self::neighbours_of(list)));
                     }
                 }
-                if buffer.len() >= 500 {
+                // Large transactions: a commit rewrites the pages it touched (and checkpoints).
+                if buffer.len() >= 5000 {
                     self.store.set_similar(&buffer)?;
                     buffer.clear();
                 }
@@ -757,6 +759,12 @@ impl Engine {
     /// Searches; each hit of a cluster lists the cluster's other members ("also in"). Plain
     /// words of the query also search for their synonyms unless `req.expand` is off; the
     /// names added are in [`SearchResult::also_searched_for`].
+    /// Keeps the results of about `entries` recent searches until the index changes (0, the
+    /// default: none). For servers, where the same searches come back.
+    pub fn set_result_cache(&self, entries: usize) {
+        self.index.set_result_cache(entries);
+    }
+
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
         let synonyms = self.synonyms_for(req);
         let mut res = self.index.search(req, synonyms.as_deref())?;

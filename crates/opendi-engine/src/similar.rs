@@ -599,7 +599,9 @@ impl<'a> Computer<'a> {
         let looked = self.look_up(d)?;
         // (score, record id, its cluster, segment, doc)
         let mut ranked: Vec<(f32, u64, u64, usize, DocId)> = Vec::new();
-        let mut matched: HashMap<(usize, DocId), Vec<(usize, f32)>> = HashMap::new();
+        // Per segment, each looked-up feature's (document, contribution) list: the reasons
+        // of the few documents listed in the end are read from them.
+        let mut by_segment: Vec<Vec<Vec<(DocId, f32)>>> = Vec::with_capacity(self.segments.len());
         // Enough per segment to survive collapsing by cluster and leaving out the record.
         let keep = k * 3 + 8;
         for (seg_ord, seg) in self.segments.iter().enumerate() {
@@ -659,14 +661,8 @@ impl<'a> Computer<'a> {
                     continue;
                 }
                 ranked.push((score, other, other_cluster, seg_ord, doc));
-                let mut shared = Vec::new();
-                for (i, list) in contributions.iter().enumerate() {
-                    if let Ok(p) = list.binary_search_by_key(&doc, |(d, _)| *d) {
-                        shared.push((i, list[p].1));
-                    }
-                }
-                matched.insert((seg_ord, doc), shared);
             }
+            by_segment.push(contributions);
         }
         // Ties go to the smaller record id: the same order whatever the index's segments.
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -676,7 +672,14 @@ impl<'a> Computer<'a> {
             if !seen.insert(other_cluster) {
                 continue;
             }
-            let shared = matched.remove(&(seg_ord, doc)).unwrap_or_default();
+            let shared: Vec<(usize, f32)> = by_segment[seg_ord]
+                .iter()
+                .enumerate()
+                .filter_map(|(i, list)| {
+                    let p = list.binary_search_by_key(&doc, |(d, _)| *d).ok()?;
+                    Some((i, list[p].1))
+                })
+                .collect();
             let (reasons, related) = shared_reasons(&looked, &shared);
             out.push(Found {
                 rid: other as i64,

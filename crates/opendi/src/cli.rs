@@ -144,6 +144,10 @@ pub struct ServeOpts {
     /// Seconds a request may take before it is answered 503.
     #[arg(long, default_value_t = 10)]
     request_timeout: u64,
+    /// Results of this many recent searches are kept until the index changes; 0 turns the
+    /// cache off (to measure searches themselves).
+    #[arg(long, default_value_t = 1024)]
+    search_cache: usize,
 }
 
 #[derive(clap::Args)]
@@ -745,6 +749,7 @@ fn serve(data_dir: &std::path::Path, addr: &str, opts: &ServeOpts) -> Result<()>
         ..Default::default()
     };
     let engine = std::sync::Arc::new(open_engine(data_dir)?);
+    engine.set_result_cache(opts.search_cache);
     if engine.follows_store() {
         // Records written through any node (or any ingest) reach this node's index.
         opendi_engine::spawn_follower(
