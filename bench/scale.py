@@ -339,9 +339,12 @@ def serve_run(binary: Path, data: str, queries: list[dict], duration: int, cache
                  for h in hits.get("results", [])]
         oha = load.oha_binary()
         C.wait_idle(60)
+        load.warm_up(oha, search_urls, 5, 64, WORK / "urls-search.txt")
         search = load.figures(load.run_oha(oha, search_urls, duration, 64, WORK / "urls-search.txt"))
-        page = (load.figures(load.run_oha(oha, pages, duration, 64, WORK / "urls-pages.txt"))
-                if pages and cache else None)
+        page = None
+        if pages and cache:
+            load.warm_up(oha, pages, 5, 64, WORK / "urls-pages.txt")
+            page = load.figures(load.run_oha(oha, pages, duration, 64, WORK / "urls-pages.txt"))
         rss = 0.0
         for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
