@@ -295,19 +295,16 @@ impl FacetCounts {
 
 pub(crate) struct FacetCollector<'a> {
     pub cache: &'a FacetCache,
-    /// Off: counts nothing and gives `None`, so that a search can always carry the collector
-    /// in its one pass over the matches.
-    pub enabled: bool,
     /// Values kept per facet: the `keep` most frequent and those tied with the last of them,
-    /// so that names are copied only for values a response can show.
-    pub keep: usize,
+    /// so that names are copied only for values a response can show. `None`: counts nothing
+    /// and gives `None`, so that a search can always carry the collector in its one pass over
+    /// the matches.
+    pub keep: Option<usize>,
 }
 
 pub(crate) struct SegmentFacets {
-    counts: Vec<Vec<u32>>,
-    years: Vec<u32>,
-    maps: Arc<SegmentMaps>,
-    enabled: bool,
+    /// `None` when the collector counts nothing.
+    maps: Option<Arc<SegmentMaps>>,
     /// The matched documents (one bit each), counted at harvest: then the cheaper of the
     /// matched documents and their complement is walked.
     matched: Vec<u64>,
@@ -329,32 +326,17 @@ impl Collector for FacetCollector<'_> {
         _segment_local_id: SegmentOrdinal,
         segment: &SegmentReader,
     ) -> tantivy::Result<SegmentFacets> {
-        if !self.enabled {
-            return Ok(SegmentFacets {
-                counts: Vec::new(),
-                years: Vec::new(),
-                maps: Arc::new(SegmentMaps {
-                    to_global: Vec::new(),
-                    ords: Vec::new(),
-                    years: Vec::new(),
-                    first_year: 0,
-                    year_span: 0,
-                    max_doc: 0,
-                    all: std::sync::OnceLock::new(),
-                }),
-                matched: Vec::new(),
-                n: 0,
-                enabled: false,
-            });
-        }
-        let maps = self.cache.maps(segment)?;
+        let maps = match self.keep {
+            Some(_) => Some(self.cache.maps(segment)?),
+            None => None,
+        };
+        let words = maps
+            .as_ref()
+            .map_or(0, |m| (m.max_doc as usize).div_ceil(64));
         Ok(SegmentFacets {
-            counts: Vec::new(),
-            years: Vec::new(),
-            matched: vec![0; (maps.max_doc as usize).div_ceil(64)],
-            n: 0,
             maps,
-            enabled: true,
+            matched: vec![0; words],
+            n: 0,
         })
     }
 
@@ -363,9 +345,9 @@ impl Collector for FacetCollector<'_> {
     }
 
     fn merge_fruits(&self, fruits: Vec<SegmentFruit>) -> tantivy::Result<Option<FacetCounts>> {
-        if !self.enabled {
+        let Some(keep) = self.keep else {
             return Ok(None);
-        }
+        };
         let n = self.cache.fields.len();
         let mut totals: Vec<HashMap<u32, u64>> = vec![HashMap::new(); n];
         let mut years: HashMap<u64, u64> = HashMap::new();
@@ -385,9 +367,9 @@ impl Collector for FacetCollector<'_> {
             .enumerate()
             .map(|(i, t)| {
                 let mut t: Vec<(u32, u64)> = t.into_iter().collect();
-                if t.len() > self.keep && self.keep > 0 {
-                    t.select_nth_unstable_by(self.keep - 1, |a, b| b.1.cmp(&a.1));
-                    let least = t[self.keep - 1].1;
+                if t.len() > keep && keep > 0 {
+                    t.select_nth_unstable_by(keep - 1, |a, b| b.1.cmp(&a.1));
+                    let least = t[keep - 1].1;
                     t.retain(|&(_, c)| c >= least);
                 }
                 t.into_iter()
@@ -411,12 +393,16 @@ impl SegmentCollector for SegmentFacets {
         }
     }
 
-    fn harvest(mut self) -> SegmentFruit {
-        let maps = self.maps.clone();
-        let is_set = |doc: u32| self.matched[doc as usize / 64] & (1 << (doc % 64)) != 0;
-        if !self.enabled {
+    fn harvest(self) -> SegmentFruit {
+        let Some(maps) = &self.maps else {
             // Nothing counted: empty fruit.
-        } else if self.n as u64 * 2 > maps.max_doc as u64 {
+            return SegmentFruit {
+                strings: Vec::new(),
+                years: Vec::new(),
+            };
+        };
+        let is_set = |doc: u32| self.matched[doc as usize / 64] & (1 << (doc % 64)) != 0;
+        let (counts, years) = if self.n as u64 * 2 > maps.max_doc as u64 {
             let (all, all_years) = maps.all.get_or_init(|| {
                 let every: Vec<DocId> = (0..maps.max_doc).collect();
                 maps.histogram(&every)
@@ -429,8 +415,10 @@ impl SegmentCollector for SegmentFacets {
                     .map(|(a, b)| a.saturating_sub(*b))
                     .collect()
             };
-            self.counts = all.iter().zip(&less).map(|(a, b)| minus(a, b)).collect();
-            self.years = minus(all_years, &less_years);
+            (
+                all.iter().zip(&less).map(|(a, b)| minus(a, b)).collect(),
+                minus(all_years, &less_years),
+            )
         } else {
             let mut docs = Vec::with_capacity(self.n as usize);
             for (i, &word) in self.matched.iter().enumerate() {
@@ -440,13 +428,12 @@ impl SegmentCollector for SegmentFacets {
                     w &= w - 1;
                 }
             }
-            (self.counts, self.years) = maps.histogram(&docs);
-        }
-        let strings = self
-            .counts
+            maps.histogram(&docs)
+        };
+        let strings = counts
             .into_iter()
-            .zip(self.maps.to_global.iter())
-            .map(|(counts, map)| {
+            .zip(maps.to_global.iter())
+            .map(|(counts, map): (Vec<u32>, _)| {
                 counts
                     .into_iter()
                     .enumerate()
@@ -456,9 +443,8 @@ impl SegmentCollector for SegmentFacets {
             })
             .collect();
         // Offset 0 is "no year".
-        let first = self.maps.first_year;
-        let years = self
-            .years
+        let first = maps.first_year;
+        let years = years
             .iter()
             .enumerate()
             .skip(1)

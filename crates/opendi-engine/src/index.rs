@@ -911,8 +911,7 @@ impl SearchIndex {
         }
         let fc = FacetCollector {
             cache: &self.facets,
-            enabled: facets.is_some(),
-            keep: facets.unwrap_or(0),
+            keep: facets,
         };
         let (ranked, count, counts) = match sort {
             Sort::Relevance if !exact.is_empty() => {
@@ -1028,8 +1027,7 @@ impl SearchIndex {
             query,
             &FacetCollector {
                 cache: &self.facets,
-                enabled: true,
-                keep: usize::MAX,
+                keep: Some(usize::MAX),
             },
         )?;
         self.forget_gone_segments(&searcher);

@@ -756,15 +756,15 @@ impl Engine {
         (req.expand && req.query.chars().any(char::is_alphanumeric)).then(|| self.synonyms())
     }
 
-    /// Searches; each hit of a cluster lists the cluster's other members ("also in"). Plain
-    /// words of the query also search for their synonyms unless `req.expand` is off; the
-    /// names added are in [`SearchResult::also_searched_for`].
     /// Keeps the results of about `entries` recent searches until the index changes (0, the
     /// default: none). For servers, where the same searches come back.
     pub fn set_result_cache(&self, entries: usize) {
         self.index.set_result_cache(entries);
     }
 
+    /// Searches; each hit of a cluster lists the cluster's other members ("also in"). Plain
+    /// words of the query also search for their synonyms unless `req.expand` is off; the
+    /// names added are in [`SearchResult::also_searched_for`].
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
         let synonyms = self.synonyms_for(req);
         let mut res = self.index.search(req, synonyms.as_deref())?;

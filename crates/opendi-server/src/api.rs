@@ -56,7 +56,8 @@ fn sort(p: &Params) -> Result<Sort, AppError> {
     }
 }
 
-/// Summaries of hits, reading each record from the store (a page is at most 100).
+/// Summaries of hits, their list fields read from the store in one query (a page is at most
+/// 100).
 pub fn summaries(
     engine: &Engine,
     hits: &[Hit],
