@@ -20,7 +20,9 @@ use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value, FAST,
     INDEXED, STORED, STRING,
 };
-use tantivy::tokenizer::{LowerCaser, RawTokenizer, TextAnalyzer};
+use tantivy::tokenizer::{
+    LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+};
 use tantivy::{
     index::SegmentId, DocAddress, DocId, Index, IndexReader, IndexWriter, Order, ReloadPolicy,
     TantivyDocument, Term,
@@ -392,6 +394,15 @@ impl SearchIndex {
         if threads > 1 {
             index.set_multithread_executor(threads)?;
         }
+        // tantivy's `en_stem`, the same tokens, with the stems it computed remembered.
+        index.tokenizers().register(
+            TEXT_TOKENIZER,
+            TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(40))
+                .filter(LowerCaser)
+                .filter(crate::stem::MemoStemmer)
+                .build(),
+        );
         index.tokenizers().register(
             ID_TOKENIZER,
             TextAnalyzer::builder(RawTokenizer::default())

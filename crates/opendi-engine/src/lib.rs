@@ -14,6 +14,7 @@ pub mod links;
 mod portal;
 pub mod query;
 pub mod similar;
+mod stem;
 pub mod store;
 pub mod text;
 
@@ -425,6 +426,16 @@ impl Engine {
         }
         let Applied { outcomes, touched } = self.store.apply(batch, now)?;
         self.note_changed(&outcomes, &touched);
+        let indexed: Vec<i64> = batch
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(change, (outcome, id))| match (change, outcome) {
+                (_, Outcome::Unchanged) => None,
+                (Change::Upsert(r), _) if !r.dataset.is_private => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let mut counts = self.store.link_counts_many(&indexed)?.into_iter();
         self.with_writer(|w| {
             for (change, (outcome, id)) in batch.iter().zip(&outcomes) {
                 match (change, outcome) {
@@ -443,8 +454,8 @@ impl Engine {
                                 self.index.document_without_id(&r.dataset, &pubs)
                             }
                         };
-                        self.index
-                            .add_identity(&mut doc, *id, self.store.link_counts(*id)?);
+                        let counts = counts.next().expect("counts for every indexed record");
+                        self.index.add_identity(&mut doc, *id, counts);
                         w.add_document(doc)?;
                     }
                     (Change::Delete { .. }, _) => self.index.delete(w, *id),

@@ -1,7 +1,7 @@
 //! Precomputed "similar datasets": the features a record is compared by, candidate generation
 //! over the index's `sim` field (an inverted index of those features), scoring and reasons.
 //!
-//! Every record gets a bag of feature tokens (significant words and word pairs of its title,
+//! Every record gets a bag of feature tokens (significant words of its title,
 //! description and protocols; its keywords, organisms, diseases, tissues, cell types; chemical,
 //! gene and protein cross-references; publications; trials; accessions it is or refers to).
 //! The index keeps them in one raw-token field, so its posting lists are the inverted index:
@@ -41,7 +41,7 @@ pub struct Tuning {
     /// ... and so are features carried by more than this many records, whatever the corpus
     /// size: the cap that keeps the work per record bounded (near-linear growth).
     pub max_df: u64,
-    /// How many of a record's text features (words, word pairs) are looked up, best first.
+    /// How many of a record's text features (words) are looked up, best first.
     pub max_text_features: usize,
     /// How many of its other features (entities, identifiers) are looked up.
     pub max_entity_features: usize,
@@ -73,7 +73,6 @@ impl Default for Tuning {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Kind {
     Word,
-    Phrase,
     Keyword,
     Organism,
     Disease,
@@ -85,9 +84,8 @@ enum Kind {
     Accession,
 }
 
-const KINDS: [(Kind, &str); 11] = [
+const KINDS: [(Kind, &str); 10] = [
     (Kind::Word, "w:"),
-    (Kind::Phrase, "p:"),
     (Kind::Keyword, "k:"),
     (Kind::Organism, "o:"),
     (Kind::Disease, "d:"),
@@ -119,7 +117,6 @@ impl Kind {
     fn boost(self) -> f32 {
         match self {
             Kind::Word => 1.0,
-            Kind::Phrase => 1.0,
             Kind::Keyword => 1.5,
             Kind::Organism => 0.5,
             Kind::Disease | Kind::CellType => 2.0,
@@ -130,12 +127,11 @@ impl Kind {
     }
 
     fn is_text(self) -> bool {
-        matches!(self, Kind::Word | Kind::Phrase)
+        self == Kind::Word
     }
 }
 
-/// Words that carry no topic. The document-frequency cap removes most common words anyway;
-/// this list keeps them out of word pairs ("of the") as well.
+/// Words that carry no topic (the document-frequency cap removes most common words anyway).
 const STOPWORDS: &[&str] = &[
     "a", "about", "after", "all", "also", "among", "an", "and", "any", "are", "as", "at", "be",
     "been", "before", "being", "between", "both", "but", "by", "can", "could", "did", "do", "does",
@@ -169,44 +165,24 @@ fn fold(w: &str) -> String {
     }
 }
 
-/// Adds the word and word-pair features of a text, `times` over (title words count more).
+/// Adds the word features of a text, `times` over (title words count more).
+///
+/// Word pairs were features too until measured: on the PubMed evaluation (`bench/eval.py`)
+/// dropping them left similar nDCG@10 at 0.417 (0.415 with them) while they made a quarter of
+/// a PubMed ingest's index work.
 fn text_features(text: &str, times: usize, out: &mut Vec<String>) {
     let text = strip_tags(text).to_lowercase();
-    let mut prev: Option<String> = None;
-    let mut word = String::new();
-    let mut flush = |word: &mut String, prev: &mut Option<String>, breaks: bool| {
-        if !word.is_empty() {
-            let w = std::mem::take(word);
-            let keep = w.chars().count() >= 3
-                && !w.bytes().all(|b| b.is_ascii_digit())
-                && !is_stopword(&w);
-            if keep {
-                let w = fold(&w);
-                for _ in 0..times {
-                    out.push(format!("w:{w}"));
-                    if let Some(p) = prev.as_ref() {
-                        out.push(format!("p:{p} {w}"));
-                    }
-                }
-                *prev = Some(w);
-            } else {
-                *prev = None;
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        let keep =
+            w.chars().count() >= 3 && !w.bytes().all(|b| b.is_ascii_digit()) && !is_stopword(w);
+        if keep {
+            let token = format!("w:{}", fold(w));
+            for _ in 1..times {
+                out.push(token.clone());
             }
-        }
-        if breaks {
-            *prev = None;
-        }
-    };
-    for c in text.chars() {
-        if c.is_alphanumeric() {
-            word.push(c);
-        } else {
-            // Spaces and hyphens join words into pairs; other punctuation ends a phrase.
-            let breaks = !(c.is_whitespace() || c == '-');
-            flush(&mut word, &mut prev, breaks);
+            out.push(token);
         }
     }
-    flush(&mut word, &mut prev, true);
 }
 
 /// The feature tokens of a record (repeated as often as they occur), as the index's `sim`
@@ -734,8 +710,8 @@ fn shared_reasons(looked: &[Looked], shared: &[(usize, f32)]) -> (Vec<String>, b
         }
     }
     let related = by_kind.contains_key(&Kind::Accession);
-    // Named things first (curated or recognised terms), then the text's own phrases and
-    // words; a word already inside a listed term or phrase is not repeated.
+    // Named things first (curated or recognised terms), then the text's own words; a word
+    // already inside a listed term is not repeated.
     let mut terms: Vec<(f32, &str)> = Vec::new();
     for kind in [
         Kind::Disease,
@@ -748,24 +724,14 @@ fn shared_reasons(looked: &[Looked], shared: &[(usize, f32)]) -> (Vec<String>, b
     }
     terms.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut shown: Vec<&str> = terms.iter().map(|t| t.1).take(4).collect();
-    let mut text: Vec<(f32, &str)> = by_kind
-        .get(&Kind::Phrase)
-        .into_iter()
-        .flatten()
-        .chain(by_kind.get(&Kind::Word).into_iter().flatten())
-        .copied()
-        .collect();
-    text.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    for (_, t) in text {
+    let mut words: Vec<(f32, &str)> = by_kind.get(&Kind::Word).cloned().unwrap_or_default();
+    words.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    for (_, w) in words {
         if shown.len() >= 6 {
             break;
         }
-        let covered = shown.iter().any(|s| {
-            s.split(' ').any(|w| w == t) || (t.contains(' ') && t.split(' ').all(|w| s.contains(w)))
-        });
-        if !covered {
-            shown.retain(|s| !(t.contains(' ') && t.split(' ').any(|w| w == *s)));
-            shown.push(t);
+        if !shown.iter().any(|s| s.split(' ').any(|x| x == w)) {
+            shown.push(w);
         }
     }
     if !shown.is_empty() {
@@ -848,16 +814,29 @@ mod tests {
     }
 
     #[test]
-    fn text_features_fold_plurals_and_pair_words() {
+    fn text_features_fold_plurals_and_skip_stopwords() {
         let mut out = Vec::new();
-        text_features("Mesenchymal stem cells, in aplastic anemia.", 1, &mut out);
-        assert!(out.contains(&"w:cell".to_string()));
-        assert!(out.contains(&"p:stem cell".to_string()));
-        assert!(out.contains(&"p:aplastic anemia".to_string()));
-        // a comma ends a phrase; a stopword breaks a pair
-        assert!(!out
-            .iter()
-            .any(|t| t == "p:cell aplastic" || t == "p:cell in"));
+        text_features(
+            "Mesenchymal stem-cells, in <i>aplastic</i> anemia 2021.",
+            2,
+            &mut out,
+        );
+        let words: Vec<&str> = out.iter().map(String::as_str).collect();
+        assert_eq!(
+            words,
+            [
+                "w:mesenchymal",
+                "w:mesenchymal",
+                "w:stem",
+                "w:stem",
+                "w:cell",
+                "w:cell",
+                "w:aplastic",
+                "w:aplastic",
+                "w:anemia",
+                "w:anemia"
+            ]
+        );
     }
 
     #[test]

@@ -31,11 +31,14 @@ pub struct XmlProblem {
 
 /// Strips a namespace prefix: `dc:title` -> `title`.
 fn local(name: &[u8]) -> String {
-    let n = match memchr::memrchr(b':', name) {
+    String::from_utf8_lossy(local_bytes(name)).into_owned()
+}
+
+fn local_bytes(name: &[u8]) -> &[u8] {
+    match memchr::memrchr(b':', name) {
         Some(i) => &name[i + 1..],
         None => name,
-    };
-    String::from_utf8_lossy(n).into_owned()
+    }
 }
 
 fn line_at(src: &[u8], pos: usize) -> u64 {
@@ -45,6 +48,9 @@ fn line_at(src: &[u8], pos: usize) -> u64 {
 /// Unescapes XML text; on an unknown entity (HTML's `&nbsp;` in a description) keeps the text
 /// as written rather than losing it.
 fn unescape(raw: &[u8]) -> (String, bool) {
+    if memchr::memchr(b'&', raw).is_none() {
+        return (String::from_utf8_lossy(raw).into_owned(), true);
+    }
     let s = String::from_utf8_lossy(raw);
     match quick_xml::escape::unescape(&s) {
         Ok(u) => (u.into_owned(), true),
@@ -117,14 +123,16 @@ pub fn parse(src: &[u8]) -> (Element, Vec<XmlProblem>) {
                     .push(Node::Element(el));
             }
             Ok(Event::End(e)) => {
-                let raw = e.name().as_ref().to_vec();
+                let raw = e.name();
+                let raw = raw.as_ref();
                 // A broken end tag such as `</name\n <description>` is read as one tag: take
                 // the name up to the first white space.
                 let first = raw
                     .split(|b| b.is_ascii_whitespace() || *b == b'<')
                     .next()
-                    .unwrap_or(&raw);
-                let name = local(first);
+                    .unwrap_or(raw);
+                // Borrowed, not copied, when the name is UTF-8 as it should be.
+                let name = String::from_utf8_lossy(local_bytes(first));
                 if first.len() != raw.len() {
                     problems.push(XmlProblem {
                         line: line_at(src, before),

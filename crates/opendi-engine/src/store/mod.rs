@@ -216,6 +216,11 @@ pub trait Store: Send + Sync {
     fn similar_listing(&self, ids: &[i64]) -> Result<Vec<i64>>;
     /// A record's cluster and citation/reanalysis counts (what its index document carries).
     fn link_counts(&self, id: i64) -> Result<LinkCounts>;
+    /// [`Store::link_counts`] of each of `ids`, in their order: what a batch's index documents
+    /// carry. Stores read them in one transaction.
+    fn link_counts_many(&self, ids: &[i64]) -> Result<Vec<LinkCounts>> {
+        ids.iter().map(|&id| self.link_counts(id)).collect()
+    }
     /// A record's relations to other records, with reasons.
     fn relations(&self, id: i64) -> Result<Relations>;
     /// The other members of a record's cluster, with reasons (a cheap part of `relations`).

@@ -436,13 +436,13 @@ impl Store for SqliteStore {
                             relink(&tx, id, Some(d), outcome == Outcome::New, &mut work)?;
                             if let Some(p) = &r.publication {
                                 if let Some(key) = p.key() {
-                                    put_pub.execute(params![
-                                        key,
-                                        p.pmid,
-                                        p.doi,
-                                        p.pmcid,
-                                        pack(&serde_json::to_vec(p)?)
-                                    ])?;
+                                    let data = match &enc.publication {
+                                        Some(d) => std::borrow::Cow::Borrowed(d),
+                                        None => {
+                                            std::borrow::Cow::Owned(pack(&serde_json::to_vec(p)?))
+                                        }
+                                    };
+                                    put_pub.execute(params![key, p.pmid, p.doi, p.pmcid, data])?;
                                 }
                             }
                         }
@@ -775,6 +775,19 @@ impl Store for SqliteStore {
 
     fn link_counts(&self, id: i64) -> Result<LinkCounts> {
         Self::link_counts_on(&self.reader(), id)
+    }
+
+    fn link_counts_many(&self, ids: &[i64]) -> Result<Vec<LinkCounts>> {
+        let conn = self.reader();
+        // One read transaction: outside one, every statement takes and drops SQLite's locks
+        // (two `fcntl` calls and a look at the WAL index each), a tenth of a writer's time.
+        let tx = conn.unchecked_transaction()?;
+        let counts = ids
+            .iter()
+            .map(|&id| Self::link_counts_on(&tx, id))
+            .collect::<Result<Vec<_>>>()?;
+        tx.finish()?;
+        Ok(counts)
     }
 
     fn relations(&self, id: i64) -> Result<Relations> {
