@@ -143,25 +143,29 @@ const STOPWORDS: &[&str] = &[
     "which", "while", "who", "whom", "why", "will", "with", "within", "without", "would", "yet",
 ];
 
+/// The longest word of [`STOPWORDS`]: longer words are not looked for.
+const STOPWORD_MAX: usize = 7;
+
 fn is_stopword(w: &str) -> bool {
-    STOPWORDS.binary_search(&w).is_ok()
+    w.len() <= STOPWORD_MAX && STOPWORDS.binary_search(&w).is_ok()
 }
 
 /// A light plural folding ("cells" -> "cell", "therapies" -> "therapy") that keeps words
 /// readable in reasons, unlike a full stemmer.
-fn fold(w: &str) -> String {
+fn fold_into(w: &str, out: &mut String) {
     let n = w.len();
     if n > 4 && w.ends_with("ies") {
-        format!("{}y", &w[..n - 3])
+        out.push_str(&w[..n - 3]);
+        out.push('y');
     } else if n > 3
         && w.ends_with('s')
         && !w.ends_with("ss")
         && !w.ends_with("us")
         && !w.ends_with("is")
     {
-        w[..n - 1].to_string()
+        out.push_str(&w[..n - 1]);
     } else {
-        w.to_string()
+        out.push_str(w);
     }
 }
 
@@ -176,7 +180,9 @@ fn text_features(text: &str, times: usize, out: &mut Vec<String>) {
         let keep =
             w.chars().count() >= 3 && !w.bytes().all(|b| b.is_ascii_digit()) && !is_stopword(w);
         if keep {
-            let token = format!("w:{}", fold(w));
+            let mut token = String::with_capacity(w.len() + 3);
+            token.push_str("w:");
+            fold_into(w, &mut token);
             for _ in 1..times {
                 out.push(token.clone());
             }
@@ -811,6 +817,7 @@ mod tests {
         let mut s = STOPWORDS.to_vec();
         s.sort_unstable();
         assert_eq!(s, STOPWORDS);
+        assert_eq!(s.iter().map(|w| w.len()).max(), Some(STOPWORD_MAX));
     }
 
     #[test]
