@@ -217,8 +217,10 @@ pub fn ingest_into(
     // compressing, building index documents); this thread only writes. Measured on PubMed:
     // with parsing and preparing on one thread, that thread alone set the pace.
     let engine = Arc::clone(engine);
-    let (items_tx, items_rx) = crossbeam_channel::bounded::<Vec<Item>>(4);
-    let (tx, rx) = crossbeam_channel::bounded::<Batch>(4);
+    // One batch waiting per stage: deeper queues only held more records in memory (PubMed,
+    // 30,000 records: peak RSS 540 MB with four, 487 MB with one, at the same speed).
+    let (items_tx, items_rx) = crossbeam_channel::bounded::<Vec<Item>>(1);
+    let (tx, rx) = crossbeam_channel::bounded::<Batch>(1);
     let reader_progress = Arc::clone(&progress);
     let batch_size = batch.max(1);
     let reader = std::thread::Builder::new()
