@@ -138,7 +138,7 @@ pub fn parse(src: &[u8]) -> (Element, Vec<XmlProblem>) {
                         line: line_at(src, before),
                         message: format!(
                             "malformed end tag </{}>",
-                            String::from_utf8_lossy(&raw).trim()
+                            String::from_utf8_lossy(raw).trim()
                         ),
                     });
                 }
