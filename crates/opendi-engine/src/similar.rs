@@ -648,6 +648,7 @@ impl<'a> Computer<'a> {
         }
         // Ties go to the smaller record id: the same order whatever the index's segments.
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut phrases = Phrases { d, pairs: None };
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for (score, other, other_cluster, seg_ord, doc) in ranked {
@@ -662,7 +663,7 @@ impl<'a> Computer<'a> {
                     Some((i, list[p].1))
                 })
                 .collect();
-            let (reasons, related) = shared_reasons(&looked, &shared);
+            let (reasons, related) = shared_reasons(&looked, &shared, &mut phrases);
             out.push(Found {
                 rid: other as i64,
                 score,
@@ -685,8 +686,69 @@ fn token_hash(token: &[u8]) -> u64 {
     h.finish()
 }
 
+/// The word pairs of a record's text ("stem cell"), read only when its reasons show two
+/// shared words: two shared words side by side in the record's text are shown as the phrase
+/// they make. (Pairs are not features: measured, they did not make the lists better.)
+struct Phrases<'a> {
+    d: &'a Dataset,
+    pairs: Option<HashSet<String>>,
+}
+
+impl Phrases<'_> {
+    fn contains(&mut self, first: &str, second: &str) -> bool {
+        let d = self.d;
+        let pairs = self.pairs.get_or_insert_with(|| {
+            let mut pairs = HashSet::new();
+            let texts = [&d.title, &d.description]
+                .into_iter()
+                .chain(&d.data_protocols)
+                .chain(&d.sample_protocols);
+            for text in texts {
+                word_pairs(text, &mut pairs);
+            }
+            pairs
+        });
+        pairs.contains(&format!("{first} {second}"))
+    }
+}
+
+/// Adds the pairs of adjacent feature words of `text` (as [`text_features`] reads its words;
+/// spaces and hyphens join words, other punctuation and stopwords part them).
+fn word_pairs(text: &str, out: &mut HashSet<String>) {
+    let text = strip_tags(text).to_lowercase();
+    let mut prev: Option<String> = None;
+    for piece in text.split_inclusive(|c: char| !c.is_alphanumeric()) {
+        let (word, sep) = match piece.char_indices().last() {
+            Some((i, c)) if !c.is_alphanumeric() => (&piece[..i], Some(c)),
+            _ => (piece, None),
+        };
+        if !word.is_empty() {
+            let keep = word.chars().count() >= 3
+                && !word.bytes().all(|b| b.is_ascii_digit())
+                && !is_stopword(word);
+            if keep {
+                let mut w = String::with_capacity(word.len());
+                fold_into(word, &mut w);
+                if let Some(p) = &prev {
+                    out.insert(format!("{p} {w}"));
+                }
+                prev = Some(w);
+            } else {
+                prev = None;
+            }
+        }
+        if sep.is_some_and(|c| !(c.is_whitespace() || c == '-')) {
+            prev = None;
+        }
+    }
+}
+
 /// Reasons from the shared features (by index into `looked`, with their contributions).
-fn shared_reasons(looked: &[Looked], shared: &[(usize, f32)]) -> (Vec<String>, bool) {
+fn shared_reasons(
+    looked: &[Looked],
+    shared: &[(usize, f32)],
+    phrases: &mut Phrases<'_>,
+) -> (Vec<String>, bool) {
     let mut by_kind: BTreeMap<Kind, Vec<(f32, &str)>> = BTreeMap::new();
     for &(i, w) in shared {
         let l = &looked[i];
@@ -729,15 +791,32 @@ fn shared_reasons(looked: &[Looked], shared: &[(usize, f32)]) -> (Vec<String>, b
         terms.extend(by_kind.get(&kind).into_iter().flatten().copied());
     }
     terms.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut shown: Vec<&str> = terms.iter().map(|t| t.1).take(4).collect();
+    let mut shown: Vec<String> = terms.iter().map(|t| t.1.to_string()).take(4).collect();
+    let named = shown.len();
     let mut words: Vec<(f32, &str)> = by_kind.get(&Kind::Word).cloned().unwrap_or_default();
     words.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
     for (_, w) in words {
         if shown.len() >= 6 {
             break;
         }
-        if !shown.iter().any(|s| s.split(' ').any(|x| x == w)) {
-            shown.push(w);
+        if shown.iter().any(|s| s.split(' ').any(|x| x == w)) {
+            continue;
+        }
+        // A shared word beside another shown one in this record's text joins it.
+        let mut joined = false;
+        for s in shown[named..].iter_mut().filter(|s| !s.contains(' ')) {
+            if phrases.contains(s, w) {
+                *s = format!("{s} {w}");
+            } else if phrases.contains(w, s) {
+                *s = format!("{w} {s}");
+            } else {
+                continue;
+            }
+            joined = true;
+            break;
+        }
+        if !joined {
+            shown.push(w.to_string());
         }
     }
     if !shown.is_empty() {
@@ -842,6 +921,27 @@ mod tests {
                 "w:aplastic",
                 "w:anemia",
                 "w:anemia"
+            ]
+        );
+    }
+
+    #[test]
+    fn word_pairs_join_adjacent_feature_words_only() {
+        let mut pairs = HashSet::new();
+        word_pairs(
+            "Mesenchymal stem-cells, in aplastic anemia of the bone marrow.",
+            &mut pairs,
+        );
+        let mut got: Vec<&str> = pairs.iter().map(String::as_str).collect();
+        got.sort_unstable();
+        // a comma ends a phrase; a stopword parts two words
+        assert_eq!(
+            got,
+            [
+                "aplastic anemia",
+                "bone marrow",
+                "mesenchymal stem",
+                "stem cell"
             ]
         );
     }
