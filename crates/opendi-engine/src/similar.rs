@@ -169,26 +169,50 @@ fn fold_into(w: &str, out: &mut String) {
     }
 }
 
+/// Walks the feature words of a text: `f(Some(word))` for each significant word, plurals
+/// folded; `f(None)` where a phrase breaks (a dropped word, punctuation other than a space or
+/// a hyphen). What [`text_features`] and the reasons' phrases both read.
+fn feature_words(text: &str, mut f: impl FnMut(Option<&str>)) {
+    let text = strip_tags(text).to_lowercase();
+    let mut folded = String::new();
+    for piece in text.split_inclusive(|c: char| !c.is_alphanumeric()) {
+        let (word, sep) = match piece.char_indices().last() {
+            Some((i, c)) if !c.is_alphanumeric() => (&piece[..i], Some(c)),
+            _ => (piece, None),
+        };
+        if !word.is_empty() {
+            let keep = word.chars().count() >= 3
+                && !word.bytes().all(|b| b.is_ascii_digit())
+                && !is_stopword(word);
+            if keep {
+                folded.clear();
+                fold_into(word, &mut folded);
+                f(Some(&folded));
+            } else {
+                f(None);
+            }
+        }
+        if sep.is_some_and(|c| !(c.is_whitespace() || c == '-')) {
+            f(None);
+        }
+    }
+}
+
 /// Adds the word features of a text, `times` over (title words count more).
 ///
 /// Word pairs were features too until measured: on the PubMed evaluation (`bench/eval.py`)
 /// dropping them left similar nDCG@10 at 0.417 (0.415 with them) while they made a quarter of
 /// a PubMed ingest's index work.
 fn text_features(text: &str, times: usize, out: &mut Vec<String>) {
-    let text = strip_tags(text).to_lowercase();
-    for w in text.split(|c: char| !c.is_alphanumeric()) {
-        let keep =
-            w.chars().count() >= 3 && !w.bytes().all(|b| b.is_ascii_digit()) && !is_stopword(w);
-        if keep {
-            let mut token = String::with_capacity(w.len() + 3);
-            token.push_str("w:");
-            fold_into(w, &mut token);
+    feature_words(text, |w| {
+        if let Some(w) = w {
+            let token = format!("w:{w}");
             for _ in 1..times {
                 out.push(token.clone());
             }
             out.push(token);
         }
-    }
+    });
 }
 
 /// The feature tokens of a record (repeated as often as they occur), as the index's `sim`
@@ -712,35 +736,18 @@ impl Phrases<'_> {
     }
 }
 
-/// Adds the pairs of adjacent feature words of `text` (as [`text_features`] reads its words;
-/// spaces and hyphens join words, other punctuation and stopwords part them).
+/// Adds the pairs of adjacent feature words of `text` (see [`feature_words`]).
 fn word_pairs(text: &str, out: &mut HashSet<String>) {
-    let text = strip_tags(text).to_lowercase();
     let mut prev: Option<String> = None;
-    for piece in text.split_inclusive(|c: char| !c.is_alphanumeric()) {
-        let (word, sep) = match piece.char_indices().last() {
-            Some((i, c)) if !c.is_alphanumeric() => (&piece[..i], Some(c)),
-            _ => (piece, None),
-        };
-        if !word.is_empty() {
-            let keep = word.chars().count() >= 3
-                && !word.bytes().all(|b| b.is_ascii_digit())
-                && !is_stopword(word);
-            if keep {
-                let mut w = String::with_capacity(word.len());
-                fold_into(word, &mut w);
-                if let Some(p) = &prev {
-                    out.insert(format!("{p} {w}"));
-                }
-                prev = Some(w);
-            } else {
-                prev = None;
+    feature_words(text, |w| match w {
+        Some(w) => {
+            if let Some(p) = &prev {
+                out.insert(format!("{p} {w}"));
             }
+            prev = Some(w.to_string());
         }
-        if sep.is_some_and(|c| !(c.is_whitespace() || c == '-')) {
-            prev = None;
-        }
-    }
+        None => prev = None,
+    });
 }
 
 /// Reasons from the shared features (by index into `looked`, with their contributions).
