@@ -7,6 +7,7 @@
 pub mod backup;
 mod bm25;
 mod cache;
+mod exclude;
 mod facets;
 mod filter;
 mod index;

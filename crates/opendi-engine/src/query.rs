@@ -12,6 +12,7 @@
 //! warning for the user. Limits (length, nesting, clauses, wildcard expansions) keep a hostile
 //! query cheap: beyond them the query is cut, again with a warning.
 
+use crate::exclude::Excluded;
 use crate::index::{boosts, Fields};
 use crate::Result;
 use opendi_model::PartialDate;
@@ -942,12 +943,11 @@ impl<'a> Compiler<'a> {
                 let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(clauses.len());
                 for (occ, n) in clauses {
                     if let Some(q) = self.compile(n)? {
-                        let occur = match occ {
-                            Occ::Should => Occur::Should,
-                            Occ::Must => Occur::Must,
-                            Occ::MustNot => Occur::MustNot,
-                        };
-                        out.push((occur, q));
+                        out.push(match occ {
+                            Occ::Should => (Occur::Should, q),
+                            Occ::Must => (Occur::Must, q),
+                            Occ::MustNot => (Occur::MustNot, Box::new(Excluded(q))),
+                        });
                     }
                 }
                 if out.is_empty() {

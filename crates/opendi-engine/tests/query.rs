@@ -550,3 +550,24 @@ proptest! {
         prop_assert!(res.is_ok(), "{:?}: {:?}", q, res.err());
     }
 }
+
+/// An excluded group with nothing in it ("leukemia NOT (AND && AND") once
+/// panicked inside tantivy's exclusion (found by the soup property in CI).
+#[test]
+fn excluding_an_empty_group_is_a_result() {
+    for q in [
+        "leukemia NOT (AND&&AND",
+        "leukemia NOT ()",
+        "leukemia -()",
+        "NOT (AND)",
+    ] {
+        let res = engine().search(&SearchRequest {
+            query: q.into(),
+            limit: 5,
+            facets: true,
+            facet_size: 5,
+            ..Default::default()
+        });
+        assert!(res.is_ok(), "{q:?}: {:?}", res.err());
+    }
+}
