@@ -110,10 +110,30 @@ pub(crate) struct Target {
     pub caps_only: bool,
 }
 
-/// An automaton over normalized names, and which concepts each names.
+/// Normalized names, how they are looked up, and which concepts each names.
 pub(crate) struct Matcher {
-    ac: AhoCorasick,
+    lookup: Lookup,
     targets: Vec<Vec<Target>>,
+}
+
+/// How the longest name at a word is found. Both give the same answers; they differ in cost.
+enum Lookup {
+    /// One automaton over every name: costly to build (about half a second for HPO's
+    /// 95k names), cheap per word of a long text. For annotating records.
+    Automaton(AhoCorasick),
+    /// A hash map of names, probed with the text's first 1, 2, … `max_tokens` tokens at a word:
+    /// built in the time of a hash map, fine for texts of a few words. For queries.
+    Map {
+        index: HashMap<String, usize>,
+        max_tokens: usize,
+    },
+}
+
+/// Which lookup [`Matcher::build`] makes.
+#[derive(Clone, Copy)]
+pub(crate) enum For {
+    LongTexts,
+    ShortTexts,
 }
 
 /// A name found in a text: its original byte span and the concepts it may name.
@@ -128,6 +148,7 @@ impl Matcher {
     pub fn build(
         concepts: &[Concept],
         names: impl Fn(&Concept, &Name) -> Vec<(String, bool)>,
+        texts: For,
     ) -> Matcher {
         let mut keys: HashMap<String, usize> = HashMap::new();
         let mut patterns: Vec<String> = Vec::new();
@@ -157,17 +178,50 @@ impl Matcher {
         for t in &mut targets {
             t.sort_by_key(|x| (x.usage, x.concept));
         }
-        // The automaton kind is left to aho-corasick (a contiguous NFA at this size). Measured
-        // on 14,832 PubMed abstracts, 95k names: contiguous NFA 1.6 s to build, 1.2 s to
-        // annotate; noncontiguous 2.3 s / 3.9 s; DFA 6.7 s / 2.0 s. Searches are anchored at
-        // word starts, where a prefilter cannot help.
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .start_kind(StartKind::Anchored)
-            .prefilter(false)
-            .build(&patterns)
-            .expect("vocabulary automaton: patterns are plain strings");
-        Matcher { ac, targets }
+        let lookup = match texts {
+            For::ShortTexts => Lookup::Map {
+                max_tokens: keys
+                    .keys()
+                    .map(|k| k.matches(' ').count())
+                    .max()
+                    .unwrap_or(0),
+                index: keys,
+            },
+            // The automaton kind is left to aho-corasick (a contiguous NFA at this size).
+            // Measured on 14,832 PubMed abstracts, 95k names: contiguous NFA 1.6 s to build,
+            // 1.2 s to annotate; noncontiguous 2.3 s / 3.9 s; DFA 6.7 s / 2.0 s. Searches are
+            // anchored at word starts, where a prefilter cannot help.
+            For::LongTexts => Lookup::Automaton(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .start_kind(StartKind::Anchored)
+                    .prefilter(false)
+                    .build(&patterns)
+                    .expect("vocabulary automaton: patterns are plain strings"),
+            ),
+        };
+        Matcher { lookup, targets }
+    }
+
+    /// The longest name that starts at token `i`: its pattern and the token after it.
+    /// Names are whole tokens each followed by a space, so a name ends where a token starts.
+    fn longest_at(&self, n: &Normalized, i: usize) -> Option<(usize, usize)> {
+        match &self.lookup {
+            Lookup::Automaton(ac) => {
+                let input = Input::new(&n.text)
+                    .span(n.starts[i]..n.text.len())
+                    .anchored(Anchored::Yes);
+                let m = ac.find(input)?;
+                Some((m.pattern().as_usize(), n.token_at(m.end())))
+            }
+            Lookup::Map { index, max_tokens } => {
+                let last = n.starts.len().min(i + max_tokens);
+                (i + 1..=last).rev().find_map(|next| {
+                    let end = n.starts.get(next).copied().unwrap_or(n.text.len());
+                    index.get(&n.text[n.starts[i]..end]).map(|&p| (p, next))
+                })
+            }
+        }
     }
 
     pub fn patterns(&self) -> usize {
@@ -183,19 +237,14 @@ impl Matcher {
                 i += 1;
                 continue;
             }
-            let input = Input::new(&n.text)
-                .span(n.starts[i]..n.text.len())
-                .anchored(Anchored::Yes);
-            let Some(m) = self.ac.find(input) else {
+            let Some((pattern, next)) = self.longest_at(n, i) else {
                 i += 1;
                 continue;
             };
-            // Names end with a space, so the match ends where the next token starts.
-            let next = n.token_at(m.end());
             let (start, end) = (n.spans[i].0, n.spans[next - 1].1);
             let written = &original[start..end];
             let caps = !written.chars().any(|c| c.is_lowercase());
-            let targets: Vec<&Target> = self.targets[m.pattern().as_usize()]
+            let targets: Vec<&Target> = self.targets[pattern]
                 .iter()
                 .filter(|t| !t.caps_only || caps)
                 .collect();
@@ -318,7 +367,7 @@ fn annotation_forms(n: &Name) -> Vec<(String, bool)> {
 impl Annotator {
     pub fn new(vocab: &Vocabulary) -> Annotator {
         let concepts = vocab.concepts.clone();
-        let matcher = Matcher::build(&concepts, |_, n| annotation_forms(n));
+        let matcher = Matcher::build(&concepts, |_, n| annotation_forms(n), For::LongTexts);
         tracing::info!(
             concepts = concepts.len(),
             names = matcher.patterns(),
@@ -423,6 +472,38 @@ mod tests {
         let mut v = crate::load::load(&crate::VocabConfig::default());
         v.concepts.extend([aa, omim, msc, t, generic]);
         v
+    }
+
+    #[test]
+    fn the_map_lookup_finds_what_the_automaton_finds() {
+        let v = vocab();
+        let build = |texts| Matcher::build(&v.concepts, |_, n| annotation_forms(n), texts);
+        let (auto, map) = (build(For::LongTexts), build(For::ShortTexts));
+        let spans = |m: &Matcher, t: &str| -> Vec<(usize, usize, Vec<u32>)> {
+            m.find(t, &text::normalize(t))
+                .iter()
+                .map(|h| {
+                    (
+                        h.start,
+                        h.end,
+                        h.targets.iter().map(|t| t.concept).collect(),
+                    )
+                })
+                .collect()
+        };
+        for t in [
+            "Severe aplastic anaemia in children; mesenchymal stem cells. T cell lymphomas.",
+            "aplastic",
+            "aplastic anemia",
+            "SAA and AA, ADHD. Aplastic. Anemia",
+            "mesenchymal stem",
+            "e. coli in human bone marrow, mouse liver and Homo sapiens",
+            "",
+        ] {
+            let found = spans(&auto, t);
+            assert_eq!(found, spans(&map, t), "{t:?}");
+        }
+        assert!(!spans(&map, "aplastic anemia in mice").is_empty());
     }
 
     #[test]
