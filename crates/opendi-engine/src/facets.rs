@@ -66,74 +66,120 @@ impl SegmentMaps {
             .iter()
             .zip(&self.to_global)
             .map(|(ords, map)| {
-                histogram(
-                    map.len(),
-                    docs.iter().flat_map(|&doc| ords.of(doc).iter().copied()),
-                )
+                let mut c = Counter::new(map.len());
+                for &doc in docs {
+                    ords.each(doc, |v| c.add(v));
+                }
+                c.finish()
             })
             .collect();
-        let years = histogram(
-            self.year_span,
-            docs.iter()
-                .filter_map(|&doc| self.years.get(doc as usize).map(|&y| y as u32)),
-        );
-        (counts, years)
-    }
-}
-
-/// Occurrences of each value below `n` in `values`. A facet with few values (a repository,
-/// a year) repeats the same ones, and incrementing one counter again and again waits on the
-/// previous increment each time: small histograms are spread over four interleaved copies
-/// that are summed at the end.
-fn histogram(n: usize, values: impl Iterator<Item = u32>) -> Vec<u32> {
-    const LANES: usize = 4;
-    if n > 4096 {
-        let mut out = vec![0u32; n];
-        for v in values {
-            if let Some(c) = out.get_mut(v as usize) {
-                *c += 1;
+        let mut years = Counter::new(self.year_span);
+        for &doc in docs {
+            if let Some(&y) = self.years.get(doc as usize) {
+                years.add(y as u32);
             }
         }
-        return out;
+        (counts, years.finish())
     }
-    let mut lanes = vec![0u32; n * LANES];
-    for (i, v) in values.enumerate() {
-        if let Some(c) = lanes.get_mut(v as usize * LANES + i % LANES) {
-            *c += 1;
-        }
-    }
-    lanes.chunks_exact(LANES).map(|l| l.iter().sum()).collect()
 }
 
-/// Term ordinals per document, compressed rows: document d has `values[starts[d]..starts[d + 1]]`.
+/// Occurrences of each value below `n`. A facet with few values (a repository, a year)
+/// repeats the same ones, and incrementing one counter again and again waits on the
+/// previous increment each time: small histograms are spread over four interleaved copies
+/// that are summed at the end.
+struct Counter {
+    lanes: Vec<u32>,
+    width: usize,
+    i: usize,
+}
+
+impl Counter {
+    const LANES: usize = 4;
+
+    fn new(n: usize) -> Counter {
+        let width = if n > 4096 { 1 } else { Self::LANES };
+        Counter {
+            lanes: vec![0; n * width],
+            width,
+            i: 0,
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, v: u32) {
+        let slot = v as usize * self.width + self.i % self.width;
+        if let Some(c) = self.lanes.get_mut(slot) {
+            *c += 1;
+        }
+        self.i += 1;
+    }
+
+    fn finish(self) -> Vec<u32> {
+        if self.width == 1 {
+            return self.lanes;
+        }
+        self.lanes
+            .chunks_exact(self.width)
+            .map(|l| l.iter().sum())
+            .collect()
+    }
+}
+
+/// Term ordinals per document. Most documents have at most one value of a facet, so each
+/// has one dense slot: 0 for none, the ordinal plus one for one value, or [`MULTI`] and
+/// the row of its values in `starts`/`values` (compressed rows) for several. Counting a
+/// facet then reads one array at the matched documents (a starts array and a values array
+/// cost twice the memory traffic: facets p99 at 1M records 11-12 ms).
 #[derive(Default)]
 struct DocOrds {
+    first: Vec<u32>,
     starts: Vec<u32>,
     values: Vec<u32>,
 }
 
+const MULTI: u32 = 1 << 31;
+
 impl DocOrds {
     fn read(col: &Column<u64>, max_doc: u32) -> DocOrds {
         let mut out = DocOrds {
-            starts: Vec::with_capacity(max_doc as usize + 1),
-            values: Vec::new(),
+            first: Vec::with_capacity(max_doc as usize),
+            ..Default::default()
         };
+        let mut vals: Vec<u32> = Vec::new();
         for doc in 0..max_doc {
-            out.starts.push(out.values.len() as u32);
-            out.values.extend(col.values_for_doc(doc).map(|o| o as u32));
+            vals.clear();
+            vals.extend(col.values_for_doc(doc).map(|o| o as u32));
+            out.first.push(match vals[..] {
+                [] => 0,
+                [v] => v + 1,
+                _ => {
+                    out.starts.push(out.values.len() as u32);
+                    out.values.extend_from_slice(&vals);
+                    MULTI | (out.starts.len() as u32 - 1)
+                }
+            });
         }
         out.starts.push(out.values.len() as u32);
         out
     }
 
+    /// Calls `f` with each ordinal of `doc`.
     #[inline]
-    fn of(&self, doc: DocId) -> &[u32] {
-        match (
-            self.starts.get(doc as usize),
-            self.starts.get(doc as usize + 1),
-        ) {
-            (Some(&a), Some(&b)) => &self.values[a as usize..b as usize],
-            _ => &[],
+    fn each(&self, doc: DocId, mut f: impl FnMut(u32)) {
+        let Some(&v) = self.first.get(doc as usize) else {
+            return;
+        };
+        if v & MULTI == 0 {
+            if v != 0 {
+                f(v - 1);
+            }
+            return;
+        }
+        let row = (v & !MULTI) as usize;
+        if let (Some(&a), Some(&b)) = (self.starts.get(row), self.starts.get(row + 1)) {
+            self.values[a as usize..b as usize]
+                .iter()
+                .for_each(|&o| f(o));
         }
     }
 }
