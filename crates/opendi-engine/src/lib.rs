@@ -694,6 +694,7 @@ impl Engine {
             .unwrap_or(1)
             .clamp(1, 8);
         let done = AtomicU64::new(0);
+        self.store.similar_bulk(true)?;
         let work = |part: usize| -> Result<()> {
             let mut scratch = similar::Scratch::default();
             let mut buffer: Vec<(i64, Vec<Neighbour>)> = Vec::new();
@@ -713,7 +714,7 @@ impl Engine {
             }
             self.store.set_similar(&buffer)
         };
-        std::thread::scope(|s| {
+        let ran = std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads).map(|t| s.spawn(move || work(t))).collect();
             handles
                 .into_iter()
@@ -723,7 +724,9 @@ impl Engine {
                     })
                 })
                 .collect::<Result<Vec<()>>>()
-        })?;
+        });
+        self.store.similar_bulk(false)?;
+        ran?;
         Ok(total)
     }
 

@@ -210,6 +210,13 @@ pub trait Store: Send + Sync {
     /// Replaces the precomputed similar lists of the given records, in one transaction (an
     /// empty list removes a record's list). Derived data: no `seq`.
     fn set_similar(&self, lists: &[(i64, Vec<Neighbour>)]) -> Result<()>;
+    /// Around a rewrite of every similar list: `true` before, `false` after. A store may
+    /// drop what serves only [`Store::similar_listing`] meanwhile and rebuild it once after:
+    /// SQLite's index by neighbour took a random insert per list entry (20 per record). The
+    /// lists themselves stay readable throughout.
+    fn similar_bulk(&self, _rewriting: bool) -> Result<()> {
+        Ok(())
+    }
     /// A record's precomputed similar list, most similar first.
     fn similar(&self, id: i64) -> Result<Vec<Neighbour>>;
     /// The records whose similar lists name any of `ids` (sorted, distinct).

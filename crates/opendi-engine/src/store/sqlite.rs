@@ -716,6 +716,17 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn similar_bulk(&self, rewriting: bool) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        conn.execute_batch(if rewriting {
+            "DROP INDEX IF EXISTS similar_neighbour"
+        } else {
+            // The schema creates it too: a rewrite killed midway gets it back at the next open.
+            "CREATE INDEX IF NOT EXISTS similar_neighbour ON similar_lists (neighbour)"
+        })?;
+        Ok(())
+    }
+
     fn similar(&self, id: i64) -> Result<Vec<Neighbour>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
@@ -1467,5 +1478,37 @@ impl SqliteStore {
             Some((acc, note)) => super::merged_reason(&note, Some(&acc)),
             None => "same study".to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has_neighbour_index(s: &SqliteStore) -> bool {
+        s.reader()
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'similar_neighbour'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 1
+    }
+
+    #[test]
+    fn a_bulk_rewrite_of_similar_lists_drops_the_neighbour_index_and_gets_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sqlite");
+        let s = SqliteStore::open(&path).unwrap();
+        assert!(has_neighbour_index(&s));
+        s.similar_bulk(true).unwrap();
+        assert!(!has_neighbour_index(&s));
+        s.similar_bulk(false).unwrap();
+        assert!(has_neighbour_index(&s));
+        // A rewrite killed midway: the next open recreates it.
+        s.similar_bulk(true).unwrap();
+        drop(s);
+        assert!(has_neighbour_index(&SqliteStore::open(&path).unwrap()));
     }
 }
