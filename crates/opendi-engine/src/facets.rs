@@ -107,7 +107,8 @@ impl Counter {
 
     #[inline]
     fn add(&mut self, v: u32) {
-        let slot = v as usize * self.width + self.i % self.width;
+        // `width` is 1 or 4: a mask, not a division per value.
+        let slot = v as usize * self.width + (self.i & (self.width - 1));
         if let Some(c) = self.lanes.get_mut(slot) {
             *c += 1;
         }

@@ -160,9 +160,12 @@ impl Matcher {
                         continue;
                     };
                     let pi = *keys.entry(key).or_insert_with_key(|k| {
-                        patterns.push(k.clone());
+                        // The automaton needs the names in order; the map has them as keys.
+                        if matches!(texts, For::LongTexts) {
+                            patterns.push(k.clone());
+                        }
                         targets.push(Vec::new());
-                        patterns.len() - 1
+                        targets.len() - 1
                     });
                     let t = &mut targets[pi];
                     if !t.iter().any(|x| x.concept == ci as u32) {
