@@ -942,9 +942,6 @@ impl SearchIndex {
                     counts,
                 )
             }
-            // Two passes: the best documents with tantivy's pruning (block-max WAND skips
-            // what cannot enter the top), then the count and facets without scores. One
-            // scored pass over every match cost twice as much for common words at 1M records.
             // One scored pass with the count and facets. Two passes (the top with tantivy's
             // block-max WAND pruning, then count and facets unscored) measured slower over
             // the benchmark's mixed queries at 1M records (facets p99 12.7 vs 9.0 ms): phrases
