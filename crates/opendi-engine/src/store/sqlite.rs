@@ -29,6 +29,11 @@ pub const STORE_FORMAT_VERSION: i64 = 3;
 /// The format of a store without curations (what a new store starts as).
 const BASE_FORMAT_VERSION: i64 = 2;
 
+/// The index [`Store::similar_listing`] reads, created with the schema and, after a rewrite of
+/// every list, again (see [`Store::similar_bulk`]).
+const NEIGHBOUR_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS similar_neighbour ON similar_lists (neighbour)";
+
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
@@ -112,7 +117,7 @@ CREATE TABLE IF NOT EXISTS similar_lists (
     reasons TEXT NOT NULL,
     PRIMARY KEY (record_id, rank)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS similar_neighbour ON similar_lists (neighbour);
+-- (its index by neighbour: NEIGHBOUR_INDEX)
 -- Curators' decisions about pairs of records (see `Store::curate`), by repository and
 -- accession so they outlive re-ingest and migration; the pair in canonical order (a < b).
 CREATE TABLE IF NOT EXISTS curations (
@@ -218,6 +223,7 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self> {
         let mut writer = open_conn(path)?;
         writer.execute_batch(SCHEMA)?;
+        writer.execute_batch(NEIGHBOUR_INDEX)?;
         let version: Option<String> = writer
             .query_row(
                 "SELECT value FROM meta WHERE key = 'format_version'",
@@ -721,8 +727,8 @@ impl Store for SqliteStore {
         conn.execute_batch(if rewriting {
             "DROP INDEX IF EXISTS similar_neighbour"
         } else {
-            // The schema creates it too: a rewrite killed midway gets it back at the next open.
-            "CREATE INDEX IF NOT EXISTS similar_neighbour ON similar_lists (neighbour)"
+            // Opening creates it too: a rewrite killed midway gets it back at the next open.
+            NEIGHBOUR_INDEX
         })?;
         Ok(())
     }
