@@ -32,6 +32,8 @@ use tantivy::{
 const ID_TOKENIZER: &str = "id_lower";
 /// Tokenizer for prose: words, lower-cased, English stemming.
 const TEXT_TOKENIZER: &str = "en_stem";
+/// Tokenizer of the `sim` field: a record's similarity features, one token each.
+const FEATURE_TOKENIZER: &str = "features";
 
 /// What the documents of a committed index mean beyond its schema, recorded in the commit
 /// payload after the seq. Layout 2: private records are not indexed (layout 1 indexed them),
@@ -85,7 +87,7 @@ pub struct Fields {
     pub clustered: Field,
     pub citations: Field,
     pub reanalyses: Field,
-    /// The similarity features of the record (see `similar.rs`), one raw token each: the
+    /// The similarity features of the record (see `similar.rs`), verbatim tokens: the
     /// inverted index that similar lists are computed over. Not searched by queries.
     pub sim: Field,
 }
@@ -164,7 +166,7 @@ fn build_schema() -> (Schema, Fields) {
             "sim",
             TextOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
-                    .set_tokenizer("raw")
+                    .set_tokenizer(FEATURE_TOKENIZER)
                     .set_index_option(IndexRecordOption::WithFreqs),
             ),
         ),
@@ -404,6 +406,10 @@ impl SearchIndex {
                 .build(),
         );
         index.tokenizers().register(
+            FEATURE_TOKENIZER,
+            crate::similar::FeatureTokenizer::default(),
+        );
+        index.tokenizers().register(
             ID_TOKENIZER,
             TextAnalyzer::builder(RawTokenizer::default())
                 .filter(LowerCaser)
@@ -577,9 +583,7 @@ impl SearchIndex {
                 doc.add_text(f.publication, strip_tags(&p.abstract_text));
             }
         }
-        for token in crate::similar::features(d) {
-            doc.add_text(f.sim, token);
-        }
+        doc.add_text(f.sim, crate::similar::features_text(d));
         if let Some(date) = d.main_date() {
             doc.add_u64(f.year, date.year.max(0) as u64);
             doc.add_i64(f.date, date.days_since_epoch());

@@ -203,22 +203,35 @@ fn feature_words(text: &str, mut f: impl FnMut(Option<&str>)) {
 /// Word pairs were features too until measured: on the PubMed evaluation (`bench/eval.py`)
 /// dropping them left similar nDCG@10 at 0.417 (0.415 with them) while they made a quarter of
 /// a PubMed ingest's index work.
-fn text_features(text: &str, times: usize, out: &mut Vec<String>) {
+fn text_features(text: &str, times: usize, out: &mut String) {
     feature_words(text, |w| {
         if let Some(w) = w {
-            let token = format!("w:{w}");
-            for _ in 1..times {
-                out.push(token.clone());
+            for _ in 0..times {
+                out.push_str("w:");
+                out.push_str(w);
+                out.push(FEATURE_SEP);
             }
-            out.push(token);
         }
     });
 }
 
-/// The feature tokens of a record (repeated as often as they occur), as the index's `sim`
-/// field holds them.
+/// Ends each feature token in [`features_text`]: the `sim` field holds a record's features as
+/// one value, which [`FeatureTokenizer`] splits again (one value per token cost tantivy a token
+/// stream and the document a string each).
+pub const FEATURE_SEP: char = '\u{1f}';
+
+/// The feature tokens of a record (repeated as often as they occur).
 pub fn features(d: &Dataset) -> Vec<String> {
-    let mut out = Vec::new();
+    features_text(d)
+        .split_terminator(FEATURE_SEP)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The feature tokens of a record (repeated as often as they occur), each ended by
+/// [`FEATURE_SEP`]: the index's `sim` field value.
+pub fn features_text(d: &Dataset) -> String {
+    let mut out = String::new();
     text_features(&d.title, 2, &mut out);
     text_features(&d.description, 1, &mut out);
     for p in d.data_protocols.iter().chain(&d.sample_protocols) {
@@ -295,8 +308,66 @@ pub fn features(d: &Dataset) -> Vec<String> {
     }
     entities.sort();
     entities.dedup();
-    out.extend(entities);
+    for e in entities {
+        // A separator inside a name would split it; a space reads the same.
+        out.extend(e.chars().map(|c| if c == FEATURE_SEP { ' ' } else { c }));
+        out.push(FEATURE_SEP);
+    }
     out
+}
+
+/// The tokenizer of the `sim` field: the pieces of a [`features_text`] between separators,
+/// verbatim (an empty piece is no token).
+#[derive(Clone, Default)]
+pub struct FeatureTokenizer {
+    token: tantivy::tokenizer::Token,
+}
+
+pub struct FeatureTokens<'a> {
+    text: &'a str,
+    at: usize,
+    token: &'a mut tantivy::tokenizer::Token,
+}
+
+impl tantivy::tokenizer::Tokenizer for FeatureTokenizer {
+    type TokenStream<'a> = FeatureTokens<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> FeatureTokens<'a> {
+        self.token.reset();
+        FeatureTokens {
+            text,
+            at: 0,
+            token: &mut self.token,
+        }
+    }
+}
+
+impl tantivy::tokenizer::TokenStream for FeatureTokens<'_> {
+    fn advance(&mut self) -> bool {
+        while self.at < self.text.len() {
+            let rest = &self.text[self.at..];
+            let len = rest.find(FEATURE_SEP).unwrap_or(rest.len());
+            let (from, to) = (self.at, self.at + len);
+            self.at = to + FEATURE_SEP.len_utf8();
+            if len > 0 {
+                self.token.text.clear();
+                self.token.text.push_str(&rest[..len]);
+                self.token.offset_from = from;
+                self.token.offset_to = to;
+                self.token.position = self.token.position.wrapping_add(1);
+                self.token.position_length = 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    fn token(&self) -> &tantivy::tokenizer::Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut tantivy::tokenizer::Token {
+        self.token
+    }
 }
 
 /// Databases of biological entities (chemicals, genes, proteins, pathways, ontology terms):
@@ -932,13 +1003,13 @@ mod tests {
 
     #[test]
     fn text_features_fold_plurals_and_skip_stopwords() {
-        let mut out = Vec::new();
+        let mut out = String::new();
         text_features(
             "Mesenchymal stem-cells, in <i>aplastic</i> anemia 2021.",
             2,
             &mut out,
         );
-        let words: Vec<&str> = out.iter().map(String::as_str).collect();
+        let words: Vec<&str> = out.split_terminator(FEATURE_SEP).collect();
         assert_eq!(
             words,
             [
