@@ -1,6 +1,6 @@
 //! Query expansion: a term of a query also searches for its synonyms.
 
-use crate::annotate::{For, Matcher};
+use crate::annotate::Matcher;
 use crate::load::is_acronym;
 use crate::text;
 use crate::{Concept, NameUse, Vocabulary};
@@ -60,7 +60,7 @@ fn query_forms(n: &crate::Name) -> Vec<(String, bool)> {
 impl Synonyms {
     pub fn new(vocab: &Vocabulary) -> Synonyms {
         let concepts = vocab.concepts.clone();
-        let matcher = Matcher::build(&concepts, |_, n| query_forms(n), For::ShortTexts);
+        let matcher = Matcher::build(&concepts, |_, n| query_forms(n));
         let mut names = Vec::new();
         for (i, c) in concepts.iter().enumerate() {
             for n in &c.names {
