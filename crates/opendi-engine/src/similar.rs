@@ -4,7 +4,7 @@
 //! Every record gets a bag of feature tokens (significant words of its title,
 //! description and protocols; its keywords, organisms, diseases, tissues, cell types; chemical,
 //! gene and protein cross-references; publications; trials; accessions it is or refers to).
-//! The index keeps them in one raw-token field, so its posting lists are the inverted index:
+//! The index keeps them in one field of verbatim tokens, so its posting lists are the inverted index:
 //! a record's neighbours are found by walking the postings of its most significant features
 //! only, skipping features too common to tell records apart. Each posting list read is thus at
 //! most [`Tuning::max_df`] long and each record reads a bounded number of them, so computing

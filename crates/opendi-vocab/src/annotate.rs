@@ -254,8 +254,8 @@ impl Matcher {
     }
 }
 
-/// Finds vocabulary terms in free text. Build once (it compiles every name into one
-/// automaton), then call from any thread.
+/// Finds vocabulary terms in free text. Build once (it puts every name in one map), then
+/// call from any thread.
 pub struct Annotator {
     concepts: Vec<Concept>,
     matcher: Matcher,

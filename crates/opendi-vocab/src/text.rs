@@ -1,5 +1,5 @@
 //! Text normalization shared by vocabulary names and the text they are looked for in, so that
-//! one automaton answers "is this name in this text" with word boundaries, any letter case,
+//! one lookup answers "is this name in this text" with word boundaries, any letter case,
 //! hyphens or spaces ("non-small cell" = "non small cell") and HTML markup all taken care of.
 //!
 //! The normalized form is a sequence of tokens, each followed by one space: lower-cased
@@ -161,7 +161,7 @@ pub fn normalize(input: &str) -> Normalized {
     out
 }
 
-/// The normalized form of a name (the key the automaton holds), `None` when it has no word.
+/// The normalized form of a name (the key the name map holds), `None` when it has no word.
 pub fn name_key(name: &str) -> Option<String> {
     let n = normalize(name);
     (!n.starts.is_empty()).then_some(n.text)
