@@ -4,9 +4,9 @@
 //! Every record gets a bag of feature tokens (significant words of its title,
 //! description and protocols; its keywords, organisms, diseases, tissues, cell types; chemical,
 //! gene and protein cross-references; publications; trials; accessions it is or refers to).
-//! The index keeps them in one field of verbatim tokens, so its posting lists are the inverted index:
-//! a record's neighbours are found by walking the postings of its most significant features
-//! only, skipping features too common to tell records apart. Each posting list read is thus at
+//! The index keeps them in one field of verbatim tokens, so its posting lists are the inverted
+//! index: a record's neighbours are found by walking the postings of its most significant
+//! features only, skipping features too common to tell records apart. Each posting list read is thus at
 //! most [`Tuning::max_df`] long and each record reads a bounded number of them, so computing
 //! every list grows linearly with the number of records, never with their pairs.
 //!
@@ -223,7 +223,8 @@ pub const FEATURE_SEP: char = '\u{1f}';
 /// The feature tokens of a record (repeated as often as they occur).
 pub fn features(d: &Dataset) -> Vec<String> {
     features_text(d)
-        .split_terminator(FEATURE_SEP)
+        .split(FEATURE_SEP)
+        .filter(|t| !t.is_empty())
         .map(str::to_string)
         .collect()
 }
@@ -999,6 +1000,28 @@ mod tests {
         s.sort_unstable();
         assert_eq!(s, STOPWORDS);
         assert_eq!(s.iter().map(|w| w.len()).max(), Some(STOPWORD_MAX));
+    }
+
+    #[test]
+    fn the_sim_field_tokenizer_gives_the_features_one_by_one() {
+        use tantivy::tokenizer::{TextAnalyzer, TokenStream};
+        let mut d = Dataset::new("geo", "GSE1");
+        d.title = "Bone marrow of aplastic anemia patients".into();
+        d.description = "Marrow cells.".into();
+        d.submitter_keywords = vec!["bone marrow".into(), "odd\u{1f}name".into()];
+        let text = features_text(&d);
+        let mut analyzer = TextAnalyzer::from(FeatureTokenizer::default());
+        let mut stream = analyzer.token_stream(&text);
+        let mut tokens = Vec::new();
+        while stream.advance() {
+            tokens.push(stream.token().text.clone());
+        }
+        assert_eq!(tokens, features(&d));
+        // Words as often as they occur (title twice), names whole, a separator in one read as
+        // a space.
+        assert_eq!(tokens.iter().filter(|t| *t == "w:marrow").count(), 3);
+        assert!(tokens.contains(&"k:bone marrow".to_string()), "{tokens:?}");
+        assert!(tokens.contains(&"k:odd name".to_string()), "{tokens:?}");
     }
 
     #[test]
