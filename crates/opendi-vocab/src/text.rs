@@ -100,8 +100,10 @@ pub fn normalize(input: &str) -> Normalized {
                 token_start = Some(i);
                 out.starts.push(out.text.len());
             }
-            for l in c.to_lowercase() {
-                out.text.push(l);
+            if c.is_ascii() {
+                out.text.push(c.to_ascii_lowercase());
+            } else {
+                out.text.extend(c.to_lowercase());
             }
             continue;
         }
