@@ -67,10 +67,7 @@ impl SegmentMaps {
             .zip(&self.to_global)
             .map(|(ords, map)| {
                 let mut c = Counter::new(map.len());
-                match &ords.first {
-                    Slots::Narrow(slots) => ords.count(slots, docs, &mut c),
-                    Slots::Wide(slots) => ords.count(slots, docs, &mut c),
-                }
+                ords.count_docs(docs, &mut c);
                 c.finish()
             })
             .collect();
@@ -199,30 +196,29 @@ impl DocOrds {
             });
         }
         out.starts.push(out.values.len() as u32);
-        let fits = |v: u32| v < u16::MULTI;
-        let narrow = wide.iter().all(|&s| {
-            fits(if s & u32::MULTI != 0 {
-                s & !u32::MULTI
-            } else {
-                s
-            })
-        });
-        out.first = if narrow {
-            Slots::Narrow(
-                wide.iter()
-                    .map(|&s| {
-                        if s & u32::MULTI != 0 {
-                            (u16::MULTI | (s & !u32::MULTI)) as u16
-                        } else {
-                            s as u16
-                        }
-                    })
-                    .collect(),
-            )
-        } else {
-            Slots::Wide(wide)
+        // The same slot in two bytes, when its value or row fits in 15 bits.
+        let narrow = |s: u32| {
+            let low = s & !u32::MULTI;
+            let flag = if s & u32::MULTI != 0 { u16::MULTI } else { 0 };
+            (low < u16::MULTI).then_some((flag | low) as u16)
+        };
+        out.first = match wide
+            .iter()
+            .map(|&s| narrow(s))
+            .collect::<Option<Vec<u16>>>()
+        {
+            Some(slots) => Slots::Narrow(slots),
+            None => Slots::Wide(wide),
         };
         out
+    }
+
+    /// Adds the ordinals of each of `docs` to `c`.
+    fn count_docs(&self, docs: &[DocId], c: &mut Counter) {
+        match &self.first {
+            Slots::Narrow(slots) => self.count(slots, docs, c),
+            Slots::Wide(slots) => self.count(slots, docs, c),
+        }
     }
 
     /// Adds the ordinals of each of `docs` to `c`, through `slots` (this facet's `first`).
@@ -589,10 +585,7 @@ mod tests {
             assert_eq!(matches!(ords.first, Slots::Wide(_)), top > 0x8000);
             let docs: Vec<DocId> = (0..n).filter(|d| d % 3 != 1).collect();
             let mut c = Counter::new(top as usize);
-            match &ords.first {
-                Slots::Narrow(slots) => ords.count(slots, &docs, &mut c),
-                Slots::Wide(slots) => ords.count(slots, &docs, &mut c),
-            }
+            ords.count_docs(&docs, &mut c);
             let mut want = vec![0u32; top as usize];
             for &d in &docs {
                 for v in values(d) {

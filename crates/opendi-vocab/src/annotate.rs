@@ -157,15 +157,30 @@ impl Matcher {
                     let Some(key) = text::name_key(&surface) else {
                         continue;
                     };
-                    let entry = index.entry(key.into()).or_insert(Entry {
+                    let entry = index.entry(key.as_str().into()).or_insert(Entry {
                         pattern: Entry::NONE,
                         longer: false,
                     });
-                    if entry.pattern == Entry::NONE {
+                    let new = entry.pattern == Entry::NONE;
+                    if new {
                         entry.pattern = targets.len() as u32;
                         targets.push(Vec::new());
                     }
-                    let t = &mut targets[entry.pattern as usize];
+                    let pattern = entry.pattern as usize;
+                    if new {
+                        // Every space but the last (each word ends with one) ends a proper
+                        // prefix of the name.
+                        for (end, _) in key[..key.len() - 1].match_indices(' ') {
+                            index
+                                .entry(key[..=end].into())
+                                .or_insert(Entry {
+                                    pattern: Entry::NONE,
+                                    longer: false,
+                                })
+                                .longer = true;
+                        }
+                    }
+                    let t = &mut targets[pattern];
                     if !t.iter().any(|x| x.concept == ci as u32) {
                         t.push(Target {
                             concept: ci as u32,
@@ -178,20 +193,6 @@ impl Matcher {
         }
         for t in &mut targets {
             t.sort_by_key(|x| (x.usage, x.concept));
-        }
-        // Every word ends with a space in a key: each space but the last ends a proper prefix.
-        let names: Vec<Box<str>> = index.keys().cloned().collect();
-        for name in &names {
-            let inner = &name[..name.len().saturating_sub(1)];
-            for (end, _) in inner.match_indices(' ') {
-                index
-                    .entry(name[..=end].into())
-                    .or_insert(Entry {
-                        pattern: Entry::NONE,
-                        longer: false,
-                    })
-                    .longer = true;
-            }
         }
         Matcher { index, targets }
     }
