@@ -190,6 +190,22 @@ pub struct Stats {
     pub facets: std::collections::BTreeMap<String, Vec<FacetCount>>,
 }
 
+/// Holds `dir`'s open lock until dropped. Processes open a data directory one at a time: the
+/// first open creates the layout marker, the store's tables and the index, and two processes
+/// creating them at once (an ingest and a `stats` started beside it) read each other's
+/// half-written files or find SQLite busy switching to WAL. Only the opening is serialized
+/// (milliseconds); catching the index up and all later reads and writes are not.
+fn lock_for_open(dir: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(dir)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("open.lock"))?;
+    file.lock()?;
+    Ok(file)
+}
+
 pub(crate) fn check_layout(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let marker = dir.join("VERSION");
@@ -219,14 +235,23 @@ impl Engine {
     /// up to date with the store (after a crash, the index may lag behind what the store
     /// committed; on a shared store, other nodes may have written since).
     pub fn open(config: EngineConfig) -> Result<Engine> {
+        let opening = lock_for_open(&config.data_dir)?;
         check_layout(&config.data_dir)?;
         let store = store::open(config.database.as_deref(), &config.data_dir)?;
-        Self::with_store(store, config)
+        let index = SearchIndex::open(&config.data_dir.join("index"))?;
+        drop(opening);
+        Self::assemble(store, index, config)
     }
 
     /// Opens the engine over any store (the index still lives in `config.data_dir`).
     pub fn with_store(store: Box<dyn Store>, config: EngineConfig) -> Result<Engine> {
+        let opening = lock_for_open(&config.data_dir)?;
         let index = SearchIndex::open(&config.data_dir.join("index"))?;
+        drop(opening);
+        Self::assemble(store, index, config)
+    }
+
+    fn assemble(store: Box<dyn Store>, index: SearchIndex, config: EngineConfig) -> Result<Engine> {
         let engine = Engine {
             store,
             index,

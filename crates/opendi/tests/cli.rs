@@ -288,14 +288,20 @@ fn kill_9_mid_ingest_loses_nothing_committed() {
             .arg(&data)
             .args(["ingest", "--json", corpus.to_str().unwrap()])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(d.join("ingest.err")).unwrap())
             .spawn()
             .unwrap();
         // Wait until the store holds more than it held before this round, then kill.
         let before = stored(&data);
         let start = std::time::Instant::now();
         loop {
-            if child.try_wait().unwrap().is_some() {
+            if let Some(status) = child.try_wait().unwrap() {
+                // Not killed: it must have run to the end, whatever ran beside it.
+                assert!(
+                    status.success(),
+                    "round {round}: the ingest failed: {}",
+                    std::fs::read_to_string(d.join("ingest.err")).unwrap()
+                );
                 break;
             }
             if stored(&data) > before + 500 * (round + 1) {
@@ -344,6 +350,45 @@ fn kill_9_mid_ingest_loses_nothing_committed() {
 }
 
 /// Records committed to the store so far, read without disturbing the writer.
+/// An ingest and a `stats` started together on a data directory that does not exist yet: both
+/// run to the end (neither reads the other's half-made layout marker, store or index).
+#[test]
+fn two_processes_opening_a_new_data_directory_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus.xml.gz");
+    let gen = opendi(
+        dir.path(),
+        &["gen", "--records", "100", corpus.to_str().unwrap()],
+    );
+    assert!(gen.status.success());
+    for round in 0..20 {
+        let data = dir.path().join(format!("data{round}"));
+        let spawn = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_opendi"))
+                .arg("--data-dir")
+                .arg(&data)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        // The second starts 0 to 4 ms after the first: one of these lands in the first's
+        // creating of the directory.
+        let ingest = spawn(&["ingest", "--json", corpus.to_str().unwrap()]);
+        std::thread::sleep(std::time::Duration::from_micros(200 * (round % 20)));
+        let children = [("ingest", ingest), ("stats", spawn(&["stats", "--json"]))];
+        for (what, child) in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {what} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
 fn stored(data: &Path) -> u64 {
     let out = opendi(data, &["stats", "--json"]);
     if !out.status.success() {
