@@ -266,7 +266,13 @@ impl Engine {
             similar_deferred: std::sync::atomic::AtomicBool::new(false),
             tuning: similar::Tuning::default(),
         };
-        if engine.store.last_seq()? > engine.index.committed_seq()? {
+        let committed = engine.index.committed_seq()?;
+        if engine.store.last_seq()? > committed {
+            // An index that never committed over a store that holds lists was rebuilt (a new
+            // schema, a deleted index directory, a restore): it gets the same records back,
+            // so the stored lists stand. Recomputing them all cost an hour at 5M records on
+            // the first open after an upgrade.
+            let rebuilt = committed == 0 && engine.store.has_similar_lists()?;
             match engine.catch_up() {
                 // Another process (an ingest in progress) holds the writer and will commit
                 // these changes itself; reading what is committed so far is still correct.
@@ -278,7 +284,7 @@ impl Engine {
                     // On the embedded store this process is the only writer: the records the
                     // index lacked (a crash before the index commit) get their lists now. On a
                     // shared store the node that wrote them does it.
-                    if !engine.store.shared() {
+                    if !engine.store.shared() && !rebuilt {
                         engine.refresh_similar()?;
                     }
                 }

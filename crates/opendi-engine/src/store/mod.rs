@@ -210,6 +210,11 @@ pub trait Store: Send + Sync {
     /// Replaces the precomputed similar lists of the given records, in one transaction (an
     /// empty list removes a record's list). Derived data: no `seq`.
     fn set_similar(&self, lists: &[(i64, Vec<Neighbour>)]) -> Result<()>;
+    /// Whether any similar list is stored. A store that cannot say answers false: the engine
+    /// then recomputes lists after rebuilding its index, as it must when none were kept.
+    fn has_similar_lists(&self) -> Result<bool> {
+        Ok(false)
+    }
     /// Around a rewrite of every similar list: `true` before, `false` after. A store may
     /// drop what serves only [`Store::similar_listing`] meanwhile and rebuild it once after:
     /// SQLite's index by neighbour took a random insert per list entry (20 per record). The

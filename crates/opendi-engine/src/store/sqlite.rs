@@ -722,6 +722,15 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn has_similar_lists(&self) -> Result<bool> {
+        let conn = self.reader();
+        Ok(
+            conn.query_row("SELECT EXISTS (SELECT 1 FROM similar_lists)", [], |r| {
+                r.get(0)
+            })?,
+        )
+    }
+
     fn similar_bulk(&self, rewriting: bool) -> Result<()> {
         let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         conn.execute_batch(if rewriting {
