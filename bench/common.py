@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import platform
@@ -94,7 +95,9 @@ def java_version() -> str:
 
 
 def build_opendi(skip: bool = False) -> Path:
-    """``cargo build --release -p opendi`` from the project root; returns target/release/opendi."""
+    """``cargo build --release -p opendi`` from the project root; returns a private copy of
+    target/release/opendi, so that a rebuild while a long benchmark runs does not swap the
+    binary it measures (it did once: a 5M run's server opened its index with a newer schema)."""
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     if not target.is_absolute():
         target = ROOT / target
@@ -106,7 +109,11 @@ def build_opendi(skip: bool = False) -> Path:
             sys.exit("cargo build --release -p opendi failed")
     if not binary.is_file():
         sys.exit(f"opendi binary not found at {binary}")
-    return binary
+    frozen = CACHE_DIR / "bin" / f"opendi-{os.getpid()}"
+    frozen.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(binary, frozen)
+    atexit.register(frozen.unlink, missing_ok=True)
+    return frozen
 
 
 def opendi_version(binary: Path) -> str:
