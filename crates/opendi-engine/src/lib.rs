@@ -141,6 +141,13 @@ pub struct Engine {
     tuning: similar::Tuning,
 }
 
+/// Loads the query synonyms of `config` into the process's cache now rather than at the first
+/// search that needs them: a server calls it on a thread of its own at start, so the files are
+/// read while the index opens and off the request path.
+pub fn preload_synonyms(config: &VocabConfig) {
+    shared_synonyms(config);
+}
+
 /// Query synonyms, loaded once per vocabulary directory and process: loading HPO and the
 /// Cell Ontology takes a while, and tests and tools open many engines over the same files.
 fn shared_synonyms(config: &VocabConfig) -> Arc<opendi_vocab::Synonyms> {
@@ -789,12 +796,6 @@ impl Engine {
         self.synonyms
             .get_or_init(|| shared_synonyms(&self.config.vocab))
             .clone()
-    }
-
-    /// Loads the vocabularies now rather than at the first search that needs them (a server
-    /// calls it at start, off the request path).
-    pub fn warm_up(&self) {
-        self.synonyms();
     }
 
     /// The synonyms a request's search uses: none when it turns expansion off or has no words.
