@@ -20,7 +20,7 @@ pub mod store;
 pub mod text;
 
 pub use index::{
-    title_key, FacetCount, Hit, ParsedQuery, SearchIndex, SearchRequest, SearchResult, Sort, FACETS,
+    FacetCount, Hit, ParsedQuery, SearchIndex, SearchRequest, SearchResult, Sort, FACETS,
 };
 use opendi_model::{Dataset, Publication};
 pub use opendi_vocab::VocabConfig;
