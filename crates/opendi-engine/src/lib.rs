@@ -966,7 +966,7 @@ impl Engine {
     pub fn reindex(&self) -> Result<u64> {
         let mut indexed = 0u64;
         self.with_writer(|w| {
-            w.delete_all_documents()?;
+            self.index.delete_all(w)?;
             let mut seq = 0;
             loop {
                 let rows = self.store.changes_since(seq, 2000)?;
