@@ -98,6 +98,8 @@ pub struct EngineConfig {
     /// Where the vocabularies for query synonyms are (read at the first search that needs
     /// them).
     pub vocab: VocabConfig,
+    /// Changes a catch-up of the index applies between commits (see [`Engine::catch_up`]).
+    pub catch_up_commit: u64,
 }
 
 impl EngineConfig {
@@ -107,6 +109,47 @@ impl EngineConfig {
             database: None,
             index_heap_bytes: 256 << 20,
             vocab: VocabConfig::from_env(),
+            catch_up_commit: 200_000,
+        }
+    }
+}
+
+/// Which records may have a document, for a pass over the change log that replaces them. Each
+/// queued delete costs tantivy about 1 KB until the next commit (a term query's scoring
+/// table), and a rebuild of a million records from an empty index held a gigabyte of deletes
+/// of documents that did not exist; from an empty index only the pass's own documents are
+/// deleted.
+enum Indexed {
+    /// The index had documents before the pass: any record may have one.
+    Any,
+    /// The pass started from an empty index: the records it added so far.
+    Added(rustc_hash::FxHashSet<i64>),
+}
+
+impl Indexed {
+    fn before_pass(index: &SearchIndex) -> Indexed {
+        if index.num_docs() == 0 {
+            Indexed::Added(Default::default())
+        } else {
+            Indexed::Any
+        }
+    }
+
+    /// Deletes the record's document if it may have one.
+    fn forget(&mut self, index: &SearchIndex, w: &IndexWriter, id: i64) {
+        match self {
+            Indexed::Any => index.delete(w, id),
+            Indexed::Added(ids) => {
+                if ids.remove(&id) {
+                    index.delete(w, id);
+                }
+            }
+        }
+    }
+
+    fn added(&mut self, id: i64) {
+        if let Indexed::Added(ids) = self {
+            ids.insert(id);
         }
     }
 }
@@ -386,10 +429,18 @@ impl Engine {
     }
 
     /// Applies the store's changes the index has not seen yet. Returns how many were applied.
+    /// A long catch-up (a rebuild after an upgrade or a lost index) commits every
+    /// [`EngineConfig::catch_up_commit`] changes, so a killed one resumes where it stopped, and
+    /// reports its progress at each.
     pub fn catch_up(&self) -> Result<u64> {
         let mut applied = 0u64;
-        let mut seq = self.index.committed_seq()?;
+        let start = self.index.committed_seq()?;
+        let mut seq = start;
+        let total = self.store.last_seq()?.saturating_sub(start).max(0) as u64;
+        let began = std::time::Instant::now();
+        let mut docs = Indexed::before_pass(&self.index);
         self.with_writer(|w| {
+            let mut since_commit = 0u64;
             loop {
                 let rows = self.store.changes_since(seq, 2000)?;
                 if rows.is_empty() {
@@ -402,12 +453,24 @@ impl Engine {
                 pending.extend(rows.iter().map(|r| r.record.id));
                 drop(pending);
                 for row in &rows {
-                    self.index.delete(w, row.record.id);
+                    docs.forget(&self.index, w, row.record.id);
                     if searchable(&row.record) {
                         w.add_document(self.document_of(&row.record)?)?;
+                        docs.added(row.record.id);
                     }
                     seq = row.seq;
                     applied += 1;
+                }
+                since_commit += rows.len() as u64;
+                if since_commit >= self.config.catch_up_commit.max(1) {
+                    self.index.commit(w, seq)?;
+                    since_commit = 0;
+                    tracing::info!(
+                        target: "opendi::progress",
+                        "search index catching up with the store: {applied} of {total} changes \
+                         ({:.0} s)",
+                        began.elapsed().as_secs_f64()
+                    );
                 }
             }
             self.index.commit(w, seq)
@@ -480,7 +543,11 @@ impl Engine {
                 match (change, outcome) {
                     (_, Outcome::Unchanged) => {}
                     (Change::Upsert(r), _) => {
-                        self.index.delete(w, *id);
+                        // A new record has a new id (rows are never deleted, so ids are never
+                        // reused): it has no document to replace.
+                        if *outcome != Outcome::New {
+                            self.index.delete(w, *id);
+                        }
                         if r.dataset.is_private {
                             // See `searchable`: a private record never enters the index.
                             continue;
@@ -967,6 +1034,7 @@ impl Engine {
         let mut indexed = 0u64;
         self.with_writer(|w| {
             self.index.delete_all(w)?;
+            let mut docs = Indexed::Added(Default::default());
             let mut seq = 0;
             loop {
                 let rows = self.store.changes_since(seq, 2000)?;
@@ -975,9 +1043,10 @@ impl Engine {
                 }
                 for row in &rows {
                     // The log may hold a record more than once: keep its latest version only.
-                    self.index.delete(w, row.record.id);
+                    docs.forget(&self.index, w, row.record.id);
                     if searchable(&row.record) {
                         w.add_document(self.document_of(&row.record)?)?;
+                        docs.added(row.record.id);
                         indexed += 1;
                     }
                     seq = row.seq;

@@ -208,7 +208,8 @@ pub fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("OPENDI_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                // Warnings, and the progress of long work that has no bar (an index rebuild).
+                .unwrap_or_else(|_| "warn,opendi::progress=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
