@@ -127,6 +127,8 @@ enum Indexed {
 }
 
 impl Indexed {
+    /// Judged from the committed index: a catch-up starts with no uncommitted document in the
+    /// writer (it runs at open, and on a follower, whose index only catch-ups write).
     fn before_pass(index: &SearchIndex) -> Indexed {
         if index.num_docs() == 0 {
             Indexed::Added(Default::default())
