@@ -454,15 +454,8 @@ impl Engine {
                     .unwrap_or_else(|e| e.into_inner());
                 pending.extend(rows.iter().map(|r| r.record.id));
                 drop(pending);
-                for row in &rows {
-                    docs.forget(&self.index, w, row.record.id);
-                    if searchable(&row.record) {
-                        w.add_document(self.document_of(&row.record)?)?;
-                        docs.added(row.record.id);
-                    }
-                    seq = row.seq;
-                    applied += 1;
-                }
+                seq = self.replace_documents(w, &rows, &mut docs)?.0;
+                applied += rows.len() as u64;
                 since_commit += rows.len() as u64;
                 if since_commit >= self.config.catch_up_commit.max(1) {
                     self.index.commit(w, seq)?;
@@ -481,6 +474,30 @@ impl Engine {
             tracing::info!(applied, seq, "index caught up with the store");
         }
         Ok(applied)
+    }
+
+    /// Replaces the documents of a batch of change-log rows by their records' versions in the
+    /// rows (none for a tombstone or a private record). The log may hold a record more than
+    /// once: its latest version is what stays. Returns the last row's seq and the documents
+    /// added.
+    fn replace_documents(
+        &self,
+        w: &IndexWriter,
+        rows: &[ChangeRow],
+        docs: &mut Indexed,
+    ) -> Result<(i64, u64)> {
+        let mut seq = 0;
+        let mut added = 0;
+        for row in rows {
+            docs.forget(&self.index, w, row.record.id);
+            if searchable(&row.record) {
+                w.add_document(self.document_of(&row.record)?)?;
+                docs.added(row.record.id);
+                added += 1;
+            }
+            seq = row.seq;
+        }
+        Ok((seq, added))
     }
 
     /// The index document of a stored record.
@@ -1043,16 +1060,9 @@ impl Engine {
                 if rows.is_empty() {
                     break;
                 }
-                for row in &rows {
-                    // The log may hold a record more than once: keep its latest version only.
-                    docs.forget(&self.index, w, row.record.id);
-                    if searchable(&row.record) {
-                        w.add_document(self.document_of(&row.record)?)?;
-                        docs.added(row.record.id);
-                        indexed += 1;
-                    }
-                    seq = row.seq;
-                }
+                let (last, added) = self.replace_documents(w, &rows, &mut docs)?;
+                seq = last;
+                indexed += added;
             }
             self.index.commit(w, seq.max(self.store.last_seq()?))
         })?;
