@@ -204,9 +204,10 @@ fn shared_synonyms(config: &VocabConfig) -> Arc<opendi_vocab::Synonyms> {
     }
     let started = std::time::Instant::now();
     let vocab = opendi_vocab::Vocabulary::load(config);
-    let s = Arc::new(opendi_vocab::Synonyms::new(&vocab));
+    let concepts = vocab.concepts.len();
+    let s = Arc::new(opendi_vocab::Synonyms::new(vocab));
     tracing::info!(
-        concepts = vocab.concepts.len(),
+        concepts,
         millis = started.elapsed().as_millis() as u64,
         "query synonyms loaded"
     );

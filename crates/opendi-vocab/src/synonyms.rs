@@ -58,8 +58,9 @@ fn query_forms(n: &crate::Name) -> Vec<(String, bool)> {
 }
 
 impl Synonyms {
-    pub fn new(vocab: &Vocabulary) -> Synonyms {
-        let concepts = vocab.concepts.clone();
+    /// Takes the vocabulary's concepts over: a server keeps no other copy of them.
+    pub fn new(vocab: Vocabulary) -> Synonyms {
+        let concepts = vocab.concepts;
         let matcher = Matcher::build(&concepts, |_, n| query_forms(n));
         let mut names = Vec::new();
         for (i, c) in concepts.iter().enumerate() {
@@ -371,7 +372,7 @@ mod tests {
         let mut aa = Concept::new("HP:0001915", "Aplastic anemia", Kind::Phenotype);
         aa.add_name("Aplastic anaemia", NameUse::Exact);
         v.concepts.push(aa);
-        Synonyms::new(&v)
+        Synonyms::new(v)
     }
 
     #[test]

@@ -96,7 +96,7 @@ fn the_seed_record_is_about_aplastic_anemia_in_humans() {
 #[test]
 fn synonyms_of_real_hpo_terms_go_both_ways() {
     let Some(v) = vocab() else { return };
-    let s = Synonyms::new(v);
+    let s = Synonyms::new(v.clone());
     let (q, added) = s.expand_query("aplastic anemia");
     assert!(
         added.iter().any(|a| a == "Aplastic anaemia"),
