@@ -28,6 +28,9 @@ use tantivy::postings::{Postings, TermInfo};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, InvertedIndexReader, Searcher, Term, TERMINATED};
 
+/// Term frequencies up to this one have their saturation tabled ([`Computer`]'s `sats`).
+const SAT_TFS: usize = 16;
+
 /// How many neighbours each record keeps.
 pub const K: usize = 20;
 
@@ -477,6 +480,10 @@ pub(crate) struct Computer<'a> {
     avg_len: f32,
     max_df: u64,
     segments: Vec<SegmentParts>,
+    /// [`Self::sat`] by field-norm code and term frequency (1 to [`SAT_TFS`]): the postings
+    /// walk (most of the all-records job) reads a document's code and this table, the same
+    /// values without decoding a length and dividing per posting.
+    sats: Vec<f32>,
     /// Document frequency by token hash, of the tokens worth looking up (df between 2 and
     /// `max_df`), when many lists are computed: one pass over the term dictionaries replaces
     /// a dictionary lookup per feature per segment per record (the largest cost of the
@@ -524,15 +531,24 @@ impl<'a> Computer<'a> {
         let max_df = ((n as f64 * tuning.max_df_fraction) as u64)
             .max(20)
             .min(tuning.max_df);
-        Ok(Computer {
+        let mut c = Computer {
             field,
             tuning,
             n_docs: n as f32,
             avg_len: (tokens as f32 / n as f32).max(1.0),
             max_df,
             segments,
+            sats: Vec::new(),
             df_table: None,
-        })
+        };
+        c.sats = (0..=255u8)
+            .flat_map(|code| {
+                let len = FieldNormReader::id_to_fieldnorm(code) as f32;
+                (1..=SAT_TFS).map(move |tf| (tf as f32, len))
+            })
+            .map(|(tf, len)| c.sat(tf, len))
+            .collect();
+        Ok(c)
     }
 
     /// A computer for many lists: it first reads every feature's document frequency in one
@@ -708,10 +724,19 @@ impl<'a> Computer<'a> {
                     let mut postings = seg
                         .inverted
                         .read_postings_from_terminfo(info, IndexRecordOption::WithFreqs)?;
+                    let weight = l.weight * l.idf;
                     let mut doc = postings.doc();
                     while doc != TERMINATED {
-                        let len = seg.norms.fieldnorm(doc) as f32;
-                        let w = l.weight * l.idf * self.sat(postings.term_freq() as f32, len);
+                        let code = seg.norms.fieldnorm_id(doc) as usize;
+                        let tf = postings.term_freq();
+                        let slot = (tf as usize).wrapping_sub(1);
+                        let sat = if slot < SAT_TFS {
+                            self.sats[code * SAT_TFS + slot]
+                        } else {
+                            let len = FieldNormReader::id_to_fieldnorm(code as u8);
+                            self.sat(tf as f32, len as f32)
+                        };
+                        let w = weight * sat;
                         let s = &mut scratch.scores[doc as usize];
                         if *s == 0.0 {
                             scratch.touched.push(doc);
