@@ -175,8 +175,8 @@ fn read_text(path: &Path) -> Result<String, String> {
 
 /// Calls `each` with every line of a text file (gzip or not), one line in memory at a time.
 /// The HPO annotations are 33 MB unpacked, for 13,000 disease names: read whole (a string
-/// that doubled as it grew), they were 80 of a search's 186 MB at 1M records, and zeroing
-/// that fresh memory was half of the samples of a server's start in the profile.
+/// that doubled as it grew), they were 76 of a CLI search's 186 MB at 1M records, and
+/// zeroing that fresh memory was half of the samples of its start in the profile.
 fn for_each_line(path: &Path, mut each: impl FnMut(&str)) -> Result<(), String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut reader: Box<dyn BufRead> = if path.extension().is_some_and(|e| e == "gz") {
