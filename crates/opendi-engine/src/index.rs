@@ -87,9 +87,8 @@ pub struct Fields {
     pub clustered: Field,
     pub citations: Field,
     pub reanalyses: Field,
-    /// The entity features of the record (see `similar.rs`), verbatim tokens: with the text
-    /// fields (its words), the inverted index similar lists are computed over. Not searched
-    /// by queries.
+    /// The similarity features of the record (see `similar.rs`), verbatim tokens: the
+    /// inverted index that similar lists are computed over. Not searched by queries.
     pub sim: Field,
 }
 
@@ -176,16 +175,6 @@ fn build_schema() -> (Schema, Fields) {
         ),
     };
     (b.build(), fields)
-}
-
-/// The analyzer of the text fields: tantivy's `en_stem`, the same tokens, with the stems it
-/// computed remembered.
-pub(crate) fn text_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(crate::stem::MemoStemmer)
-        .build()
 }
 
 /// Ranked documents (score, address), the match count, and the facets when asked for.
@@ -423,7 +412,15 @@ impl SearchIndex {
         if threads > 1 {
             index.set_multithread_executor(threads)?;
         }
-        index.tokenizers().register(TEXT_TOKENIZER, text_analyzer());
+        // tantivy's `en_stem`, the same tokens, with the stems it computed remembered.
+        index.tokenizers().register(
+            TEXT_TOKENIZER,
+            TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(40))
+                .filter(LowerCaser)
+                .filter(crate::stem::MemoStemmer)
+                .build(),
+        );
         index.tokenizers().register(
             FEATURE_TOKENIZER,
             crate::similar::FeatureTokenizer::default(),

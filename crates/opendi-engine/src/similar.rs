@@ -1,22 +1,19 @@
 //! Precomputed "similar datasets": the features a record is compared by, candidate generation
-//! over the index's postings, scoring and reasons.
+//! over the index's `sim` field (an inverted index of those features), scoring and reasons.
 //!
-//! Every record gets a bag of features: the significant words of its title, description and
-//! protocols, and its entities (keywords, organisms, diseases, tissues, cell types; chemical,
+//! Every record gets a bag of feature tokens (significant words of its title,
+//! description and protocols; its keywords, organisms, diseases, tissues, cell types; chemical,
 //! gene and protein cross-references; publications; trials; accessions it is or refers to).
-//! The words are looked up in the text fields the search indexes anyway (`title`,
-//! `description`, `protocol`: their stems, BM25 per field); the entities in the `sim` field of
-//! verbatim tokens. Posting lists are the inverted index: a record's neighbours are found by
-//! walking the postings of its most significant features only, skipping features too common
-//! to tell records apart. Each posting list read is thus at most [`Tuning::max_df`] long and
-//! each record reads a bounded number of them, so computing every list grows linearly with
-//! the number of records, never with their pairs.
+//! The index keeps them in one field of verbatim tokens, so its posting lists are the inverted
+//! index: a record's neighbours are found by walking the postings of its most significant
+//! features only, skipping features too common to tell records apart. Each posting list read is thus at
+//! most [`Tuning::max_df`] long and each record reads a bounded number of them, so computing
+//! every list grows linearly with the number of records, never with their pairs.
 //!
 //! The score is symmetric by construction (a sum over shared features of both sides' BM25
 //! weights), so when a new record finds its neighbours, it can also enter their lists without
 //! recomputing them.
 
-use crate::index::Fields;
 use crate::links::{is_literature, record_links};
 use crate::text::{organism_label, strip_tags};
 use crate::Result;
@@ -29,7 +26,6 @@ use tantivy::fastfield::AliveBitSet;
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::{Postings, TermInfo};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, DocSet, InvertedIndexReader, Searcher, Term, TERMINATED};
 
 /// Term frequencies up to this one have their saturation tabled ([`Computer`]'s `sats`).
@@ -57,10 +53,6 @@ pub struct Tuning {
     /// however large the corpus: without it a record of common words walked up to 120 lists
     /// of `max_df` postings each.
     pub max_postings: u64,
-    /// How much a shared word counts in a title, against once in a description or protocol.
-    /// Swept on the PubMed evaluation (similar nDCG@10): 1: 0.391, 2: 0.408, 3: 0.414,
-    /// 4: 0.417, 5: 0.417, 6: 0.416.
-    pub title_boost: f32,
     /// BM25 saturation and length normalisation.
     pub k1: f32,
     pub b: f32,
@@ -74,7 +66,6 @@ impl Default for Tuning {
             max_text_features: 60,
             max_entity_features: 60,
             max_postings: 30_000,
-            title_boost: 4.0,
             k1: 1.2,
             b: 0.5,
         }
@@ -136,6 +127,10 @@ impl Kind {
             Kind::Xref => 2.0,
             Kind::Publication | Kind::Trial | Kind::Accession => 8.0,
         }
+    }
+
+    fn is_text(self) -> bool {
+        self == Kind::Word
     }
 }
 
@@ -211,71 +206,21 @@ fn feature_words(text: &str, mut f: impl FnMut(Option<&str>)) {
     }
 }
 
-/// A significant word of a record's text, as its text fields index it.
-#[derive(Debug, Clone, PartialEq)]
-struct Word {
-    /// The term of the text fields (the analyzer's stem).
-    stem: String,
-    /// How reasons show it: its first spelling, lower case, plural folded.
-    shown: String,
-    /// How often it occurs, title words twice.
-    tf: u32,
-}
-
-/// The significant words of a record's title, description and protocols: the analyzer's
-/// terms of the text fields, less stopwords, numbers and words under three letters.
+/// Adds the word features of a text, `times` over (title words count more).
 ///
 /// Word pairs were features too until measured: on the PubMed evaluation (`bench/eval.py`)
 /// dropping them left similar nDCG@10 at 0.417 (0.415 with them) while they made a quarter of
 /// a PubMed ingest's index work.
-fn record_words(analyzer: &mut TextAnalyzer, d: &Dataset) -> Vec<Word> {
-    let mut out: Vec<Word> = Vec::new();
-    let mut at: HashMap<String, usize> = HashMap::new();
-    let texts = [(d.title.as_str(), 2), (d.description.as_str(), 1)]
-        .into_iter()
-        .chain(
-            d.data_protocols
-                .iter()
-                .chain(&d.sample_protocols)
-                .map(|p| (p.as_str(), 1)),
-        );
-    let mut lower = String::new();
-    for (text, times) in texts {
-        let text = strip_tags(text);
-        let mut stream = analyzer.token_stream(&text);
-        while stream.advance() {
-            let t = stream.token();
-            let surface = &text[t.offset_from..t.offset_to];
-            let lower_case = |lower: &mut String| {
-                lower.clear();
-                lower.extend(surface.chars().flat_map(char::to_lowercase));
-            };
-            if surface.chars().nth(2).is_none() || surface.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            if surface.len() <= STOPWORD_MAX {
-                lower_case(&mut lower);
-                if is_stopword(&lower) {
-                    continue;
-                }
-            }
-            match at.get(&t.text) {
-                Some(&i) => out[i].tf += times,
-                None => {
-                    at.insert(t.text.clone(), out.len());
-                    lower_case(&mut lower);
-                    let mut shown = String::new();
-                    fold_into(&lower, &mut shown);
-                    out.push(Word {
-                        stem: t.text.clone(),
-                        shown,
-                        tf: times,
-                    });
-                }
+fn text_features(text: &str, times: usize, out: &mut String) {
+    feature_words(text, |w| {
+        if let Some(w) = w {
+            for _ in 0..times {
+                out.push_str("w:");
+                out.push_str(w);
+                out.push(FEATURE_SEP);
             }
         }
-    }
-    out
+    });
 }
 
 /// Ends each feature token in [`features_text`]: the `sim` field holds a record's features as
@@ -283,7 +228,7 @@ fn record_words(analyzer: &mut TextAnalyzer, d: &Dataset) -> Vec<Word> {
 /// stream and the document a string each).
 pub const FEATURE_SEP: char = '\u{1f}';
 
-/// The entity feature tokens of a record.
+/// The feature tokens of a record (repeated as often as they occur).
 pub fn features(d: &Dataset) -> Vec<String> {
     features_text(d)
         .split(FEATURE_SEP)
@@ -292,11 +237,15 @@ pub fn features(d: &Dataset) -> Vec<String> {
         .collect()
 }
 
-/// The entity feature tokens of a record, each ended by [`FEATURE_SEP`]: the index's `sim`
-/// field value. (Its words are not in it: the text fields hold them already. Indexing them
-/// twice was 17% of the CPU of an ingest of generated records, 10% of a PubMed one.)
+/// The feature tokens of a record (repeated as often as they occur), each ended by
+/// [`FEATURE_SEP`]: the index's `sim` field value.
 pub fn features_text(d: &Dataset) -> String {
     let mut out = String::new();
+    text_features(&d.title, 2, &mut out);
+    text_features(&d.description, 1, &mut out);
+    for p in d.data_protocols.iter().chain(&d.sample_protocols) {
+        text_features(p, 1, &mut out);
+    }
     let mut entities: Vec<String> = Vec::new();
     for k in d.submitter_keywords.iter().chain(&d.curator_keywords) {
         let k = k.trim().to_lowercase();
@@ -498,18 +447,13 @@ pub(crate) struct Found {
     pub related: bool,
 }
 
-/// A feature of the record being compared, looked up in one field of the index.
+/// A feature of the record being compared, looked up in the index.
 struct Looked {
-    /// How reasons name it: an entity token, or `w:` and the word as shown.
     token: String,
-    /// Which of [`Computer`]'s sources holds its postings.
-    source: usize,
     /// Query-side weight: boost x IDF x saturated term frequency.
     weight: f32,
-    /// What a posting's saturation is multiplied by besides `weight`: the IDF in its field,
-    /// times the field's boost.
     idf: f32,
-    /// Its document frequency in its field (over all segments).
+    /// Its document frequency (over all segments).
     df: u32,
     /// Its range in the [`DfTable`]'s places, when the table is used.
     places: (u32, u32),
@@ -518,67 +462,40 @@ struct Looked {
     infos: Vec<Option<TermInfo>>,
 }
 
-/// One field a feature can be found in, read once per segment.
-struct FieldParts {
-    inverted: Arc<InvertedIndexReader>,
-    norms: FieldNormReader,
-}
-
 /// What the walk needs of one segment, opened once per [`Computer`] rather than per record.
 struct SegmentParts {
-    /// By source, in [`Computer`]'s order.
-    fields: Vec<FieldParts>,
+    inverted: Arc<InvertedIndexReader>,
+    norms: FieldNormReader,
     alive: Option<AliveBitSet>,
     rids: Column<u64>,
     clusters: Column<u64>,
     max_doc: u32,
 }
 
-/// The source of entity features; the text fields follow it, the title first.
-const ENTITIES: usize = 0;
-const TITLE: usize = 1;
-/// How many sources there are: `sim`, title, description, protocol.
-const SOURCES: usize = 4;
-
-/// One field features are looked up in.
-struct Source {
-    field: Field,
-    /// How much a match in it counts.
-    boost: f32,
-    /// Its average length in tokens (BM25's length normalisation).
-    avg_len: f32,
-    /// [`sat`] by field-norm code and term frequency (1 to [`SAT_TFS`]): the
-    /// postings walk (most of the all-records job) reads a document's code and this table,
-    /// the same values without decoding a length and dividing per posting.
-    sats: Vec<f32>,
-}
-
 /// Computes neighbour lists over one searcher (a committed state of the index).
 pub(crate) struct Computer<'a> {
+    field: Field,
     tuning: &'a Tuning,
     n_docs: f32,
+    avg_len: f32,
     max_df: u64,
-    /// The `sim` field ([`ENTITIES`]), then the text fields the words are found in.
-    sources: Vec<Source>,
-    /// The text fields' analyzer, which gives a record's words as those fields hold them.
-    analyzer: TextAnalyzer,
     segments: Vec<SegmentParts>,
-    /// Document frequency by token hash and source, of the tokens worth looking up (df
-    /// between 2 and `max_df`), when many lists are computed: one pass over the term
-    /// dictionaries replaces a dictionary lookup per feature per segment per record (the
-    /// largest cost of the all-records job in the profile: 30% of its time in `Fst::get` at
-    /// 100,000 records).
+    /// [`Self::sat`] by field-norm code and term frequency (1 to [`SAT_TFS`]): the postings
+    /// walk (most of the all-records job) reads a document's code and this table, the same
+    /// values without decoding a length and dividing per posting.
+    sats: Vec<f32>,
+    /// Document frequency by token hash, of the tokens worth looking up (df between 2 and
+    /// `max_df`), when many lists are computed: one pass over the term dictionaries replaces
+    /// a dictionary lookup per feature per segment per record (the largest cost of the
+    /// all-records job in the profile: 30% of its time in `Fst::get` at 100,000 records).
     df_table: Option<DfTable>,
 }
 
-/// Features worth looking up, read from the term dictionaries in one merged pass per field:
-/// by token hash, per source, the document frequency and where in `places` the segments
-/// holding it are listed (one probe finds a word in every text field).
+/// Features worth looking up, read from the term dictionaries in one merged pass: by token
+/// hash, the document frequency and where in `places` the segments holding it are listed.
 #[derive(Default)]
 struct DfTable {
-    /// By source, (df, start, end) of `places`; df 0 where the term is not worth looking up
-    /// in that source's field.
-    by_hash: FxHashMap<u64, [(u32, u32, u32); SOURCES]>,
+    by_hash: FxHashMap<u64, (u32, u32, u32)>,
     /// (segment, where its postings are): a term's postings are then found without a
     /// dictionary walk, and only in the segments that have it.
     places: Vec<(u32, TermInfo)>,
@@ -594,41 +511,17 @@ pub(crate) struct Scratch {
     best: Vec<(f32, DocId)>,
 }
 
-/// What [`Computer::find`] finds of a term: its document frequency, its range in the
-/// [`DfTable`]'s places and where its postings are per segment (without the table).
-type Located = (u64, (u32, u32), Vec<Option<TermInfo>>);
-
-/// A word of the record, with its lookups in the text fields.
-struct WordLookup {
-    weight: f32,
-    word: Word,
-    /// (source, IDF in that field, what was found)
-    found: Vec<(usize, f32, Located)>,
-}
-
 impl<'a> Computer<'a> {
-    pub fn new(searcher: &'a Searcher, fields: &Fields, tuning: &'a Tuning) -> Result<Self> {
+    pub fn new(searcher: &'a Searcher, field: Field, tuning: &'a Tuning) -> Result<Self> {
         let n = searcher.num_docs().max(1);
-        let wanted: [(Field, f32); SOURCES] = [
-            (fields.sim, 1.0),
-            (fields.title, tuning.title_boost),
-            (fields.description, 1.0),
-            (fields.protocol, 1.0),
-        ];
-        let mut tokens = vec![0u64; wanted.len()];
+        let mut tokens = 0u64;
         let mut segments = Vec::new();
         for seg in searcher.segment_readers() {
-            let mut parts = Vec::with_capacity(wanted.len());
-            for (i, &(field, _)) in wanted.iter().enumerate() {
-                let inverted = seg.inverted_index(field)?;
-                tokens[i] += inverted.total_num_tokens();
-                parts.push(FieldParts {
-                    inverted,
-                    norms: seg.get_fieldnorms_reader(field)?,
-                });
-            }
+            let inverted = seg.inverted_index(field)?;
+            tokens += inverted.total_num_tokens();
             segments.push(SegmentParts {
-                fields: parts,
+                inverted,
+                norms: seg.get_fieldnorms_reader(field)?,
                 alive: seg.alive_bitset().cloned(),
                 rids: seg.fast_fields().u64("rid")?,
                 clusters: seg.fast_fields().u64("cluster")?,
@@ -638,48 +531,33 @@ impl<'a> Computer<'a> {
         let max_df = ((n as f64 * tuning.max_df_fraction) as u64)
             .max(20)
             .min(tuning.max_df);
-        let sources = wanted
-            .iter()
-            .zip(tokens)
-            .map(|(&(field, boost), tokens)| {
-                let avg_len = (tokens as f32 / n as f32).max(1.0);
-                let sats = (0..=255u8)
-                    .flat_map(|code| {
-                        let len = FieldNormReader::id_to_fieldnorm(code) as f32;
-                        (1..=SAT_TFS).map(move |tf| (tf as f32, len))
-                    })
-                    .map(|(tf, len)| sat(tuning, tf, len, avg_len))
-                    .collect();
-                Source {
-                    field,
-                    boost,
-                    avg_len,
-                    sats,
-                }
-            })
-            .collect();
-        Ok(Computer {
+        let mut c = Computer {
+            field,
             tuning,
             n_docs: n as f32,
+            avg_len: (tokens as f32 / n as f32).max(1.0),
             max_df,
-            sources,
-            analyzer: searcher.index().tokenizer_for_field(fields.title)?,
             segments,
+            sats: Vec::new(),
             df_table: None,
-        })
+        };
+        c.sats = (0..=255u8)
+            .flat_map(|code| {
+                let len = FieldNormReader::id_to_fieldnorm(code) as f32;
+                (1..=SAT_TFS).map(move |tf| (tf as f32, len))
+            })
+            .map(|(tf, len)| c.sat(tf, len))
+            .collect();
+        Ok(c)
     }
 
     /// A computer for many lists: it first reads every feature's document frequency in one
-    /// merged pass over each field's term dictionaries.
-    pub fn for_many(searcher: &'a Searcher, fields: &Fields, tuning: &'a Tuning) -> Result<Self> {
-        let mut c = Self::new(searcher, fields, tuning)?;
+    /// merged pass over the segments' term dictionaries.
+    pub fn for_many(searcher: &'a Searcher, field: Field, tuning: &'a Tuning) -> Result<Self> {
+        let mut c = Self::new(searcher, field, tuning)?;
         let mut table = DfTable::default();
-        for source in 0..c.sources.len() {
-            let dicts: Vec<_> = c
-                .segments
-                .iter()
-                .map(|s| s.fields[source].inverted.terms())
-                .collect();
+        {
+            let dicts: Vec<_> = c.segments.iter().map(|s| s.inverted.terms()).collect();
             let streams = dicts
                 .iter()
                 .map(|d| d.stream())
@@ -700,8 +578,9 @@ impl<'a> Computer<'a> {
                     table.places.truncate(start);
                 } else {
                     let (start, end) = (start as u32, table.places.len() as u32);
-                    let entry = table.by_hash.entry(term_key(merged.key())).or_default();
-                    entry[source] = (df as u32, start, end);
+                    table
+                        .by_hash
+                        .insert(token_hash(merged.key()), (df as u32, start, end));
                 }
             }
         }
@@ -713,167 +592,99 @@ impl<'a> Computer<'a> {
         Ok(c)
     }
 
-    fn idf(&self, df: u64) -> f32 {
-        let df = df as f32;
-        (1.0 + (self.n_docs - df + 0.5) / (df + 0.5)).ln()
-    }
-
-    /// The document frequency of `term` in each of `sources`, and where its postings are:
-    /// per segment, or (with the table, one probe for all sources) its range of the table's
-    /// places, read into [`Looked::infos`] for the features kept only.
-    fn find(
-        &self,
-        term: &str,
-        sources: std::ops::Range<usize>,
-        out: &mut Vec<(usize, Located)>,
-    ) -> Result<()> {
-        out.clear();
-        match &self.df_table {
-            Some(table) => {
-                if let Some(entry) = table.by_hash.get(&term_key(term.as_bytes())) {
-                    for source in sources {
-                        let (df, start, end) = entry[source];
-                        out.push((source, (u64::from(df), (start, end), Vec::new())));
-                    }
-                }
-            }
-            None => {
-                for source in sources {
-                    let term = Term::from_field_text(self.sources[source].field, term);
-                    let mut df = 0u64;
-                    let mut infos = Vec::with_capacity(self.segments.len());
-                    for seg in &self.segments {
-                        let info = seg.fields[source].inverted.get_term_info(&term)?;
-                        df += info.as_ref().map_or(0, |i| u64::from(i.doc_freq));
-                        infos.push(info);
-                    }
-                    out.push((source, (df, (0, 0), infos)));
-                }
-            }
-        }
-        Ok(())
+    fn sat(&self, tf: f32, len: f32) -> f32 {
+        let t = self.tuning;
+        tf * (t.k1 + 1.0) / (tf + t.k1 * (1.0 - t.b + t.b * len / self.avg_len))
     }
 
     /// The record's features worth looking up, with their weights.
     fn look_up(&self, d: &Dataset) -> Result<Vec<Looked>> {
-        let entities = features(d);
-        let words = record_words(&mut self.analyzer.clone(), d);
-        let len = (entities.len() as u32 + words.iter().map(|w| w.tf).sum::<u32>()) as f32;
+        let toks = features(d);
+        let len = toks.len() as f32;
         let mut tf: HashMap<String, u32> = HashMap::new();
-        for t in entities {
+        for t in toks {
             *tf.entry(t).or_default() += 1;
         }
-        // df 1 is the record itself (it is indexed before its list is computed). Counts
-        // include deleted documents not yet merged away, as Lucene's do.
-        let useful = |df: u64| df > 1 && df <= self.max_df;
+        let mut text = Vec::new();
         let mut other = Vec::new();
-        let mut at = Vec::new();
         for (token, n) in tf {
             let Some((kind, _)) = Kind::of(&token) else {
                 continue;
             };
-            self.find(&token, ENTITIES..ENTITIES + 1, &mut at)?;
-            let Some((_, (df, places, infos))) = at.pop() else {
-                continue;
+            let mut infos = Vec::new();
+            let mut places = (0, 0);
+            let df = match &self.df_table {
+                Some(table) => match table.by_hash.get(&token_hash(token.as_bytes())) {
+                    Some(&(df, start, end)) => {
+                        places = (start, end);
+                        u64::from(df)
+                    }
+                    None => 0,
+                },
+                None => {
+                    let term = Term::from_field_text(self.field, &token);
+                    let mut df = 0u64;
+                    for seg in &self.segments {
+                        let info = seg.inverted.get_term_info(&term)?;
+                        df += info.as_ref().map_or(0, |i| u64::from(i.doc_freq));
+                        infos.push(info);
+                    }
+                    df
+                }
             };
-            if !useful(df) {
+            // df 1 is the record itself (it is indexed before its list is computed). The
+            // count includes deleted documents not yet merged away, as Lucene's does.
+            if df <= 1 || df > self.max_df {
                 continue;
             }
-            let idf = self.idf(df);
-            other.push(Looked {
-                weight: kind.boost() * idf * self.query_sat(n as f32, len),
+            let dff = df as f32;
+            let idf = (1.0 + (self.n_docs - dff + 0.5) / (dff + 0.5)).ln();
+            let weight = kind.boost() * idf * self.sat(n as f32, len);
+            let l = Looked {
+                token,
+                weight,
                 idf,
                 df: df as u32,
-                places,
                 infos,
-                token,
-                source: ENTITIES,
-            });
-        }
-        // A word is looked up in every text field where it is worth it (a word too common in
-        // descriptions can still tell titles apart), and weighs by its rarity in the one of
-        // those it is most common in.
-        let mut text = Vec::new();
-        for word in words {
-            self.find(&word.stem, ENTITIES + 1..SOURCES, &mut at)?;
-            let mut found = Vec::new();
-            let mut most = 0;
-            for (source, located) in at.drain(..) {
-                let df = located.0;
-                if useful(df) {
-                    most = most.max(df);
-                    found.push((source, self.idf(df) * self.sources[source].boost, located));
-                }
+                places,
+            };
+            if kind.is_text() {
+                text.push(l);
+            } else {
+                other.push(l);
             }
-            if found.is_empty() {
-                continue;
-            }
-            text.push(WordLookup {
-                weight: Kind::Word.boost() * self.idf(most) * self.query_sat(word.tf as f32, len),
-                word,
-                found,
-            });
         }
-        text.sort_by(|a, b| {
-            b.weight
-                .total_cmp(&a.weight)
-                .then_with(|| a.word.stem.cmp(&b.word.stem))
-        });
-        text.truncate(self.tuning.max_text_features);
         let by_weight = |a: &Looked, b: &Looked| {
             b.weight
                 .total_cmp(&a.weight)
                 .then_with(|| a.token.cmp(&b.token))
-                .then(a.source.cmp(&b.source))
         };
+        text.sort_by(by_weight);
+        text.truncate(self.tuning.max_text_features);
         other.sort_by(by_weight);
         other.truncate(self.tuning.max_entity_features);
-        for w in text {
-            let token = format!("w:{}", w.word.shown);
-            for (source, idf, (df, places, infos)) in w.found {
-                other.push(Looked {
-                    token: token.clone(),
-                    source,
-                    weight: w.weight,
-                    idf,
-                    df: df as u32,
-                    places,
-                    infos,
-                });
-            }
-        }
-        other.sort_by(by_weight);
+        text.extend(other);
+        text.sort_by(by_weight);
         let mut spent = 0u64;
         let mut kept = 0;
-        for l in &other {
+        for l in &text {
             spent += l.df as u64;
             if kept > 0 && spent > self.tuning.max_postings {
                 break;
             }
             kept += 1;
         }
-        other.truncate(kept);
+        text.truncate(kept);
+        // With the table, only the features kept are looked up, by term ordinal.
         if let Some(table) = &self.df_table {
-            for l in other.iter_mut() {
+            for l in text.iter_mut() {
                 l.infos = vec![None; self.segments.len()];
                 for (seg, info) in &table.places[l.places.0 as usize..l.places.1 as usize] {
                     l.infos[*seg as usize] = Some(info.clone());
                 }
             }
         }
-        Ok(other)
-    }
-
-    /// The saturation of a feature of the record being compared: its length is all its
-    /// features, title words twice.
-    fn query_sat(&self, tf: f32, len: f32) -> f32 {
-        let avg = self
-            .sources
-            .iter()
-            .enumerate()
-            .map(|(i, s)| if i == TITLE { 2.0 } else { 1.0 } * s.avg_len)
-            .sum();
-        sat(self.tuning, tf, len, avg)
+        Ok(text)
     }
 
     /// The `k` most similar records to `d` (record `rid` of cluster `cluster`), one per
@@ -910,22 +721,20 @@ impl<'a> Computer<'a> {
                 let mut list = Vec::new();
                 if let Some(info) = &l.infos[seg_ord] {
                     list.reserve(info.doc_freq as usize);
-                    let field = &seg.fields[l.source];
-                    let source = &self.sources[l.source];
-                    let mut postings = field
+                    let mut postings = seg
                         .inverted
                         .read_postings_from_terminfo(info, IndexRecordOption::WithFreqs)?;
                     let weight = l.weight * l.idf;
                     let mut doc = postings.doc();
                     while doc != TERMINATED {
-                        let code = field.norms.fieldnorm_id(doc) as usize;
+                        let code = seg.norms.fieldnorm_id(doc) as usize;
                         let tf = postings.term_freq();
                         let slot = (tf as usize).wrapping_sub(1);
                         let sat = if slot < SAT_TFS {
-                            source.sats[code * SAT_TFS + slot]
+                            self.sats[code * SAT_TFS + slot]
                         } else {
                             let len = FieldNormReader::id_to_fieldnorm(code as u8);
-                            sat(self.tuning, tf as f32, len as f32, source.avg_len)
+                            self.sat(tf as f32, len as f32)
                         };
                         let w = weight * sat;
                         let s = &mut scratch.scores[doc as usize];
@@ -1009,20 +818,7 @@ impl<'a> Computer<'a> {
     }
 }
 
-/// The key of a term in [`Computer`]'s document-frequency table.
-fn term_key(term: &[u8]) -> u64 {
-    use std::hash::Hasher;
-    let mut h = rustc_hash::FxHasher::default();
-    h.write(term);
-    h.finish()
-}
-
-/// BM25's saturation of a term frequency in a field of `len` tokens, `avg_len` on average.
-fn sat(t: &Tuning, tf: f32, len: f32, avg_len: f32) -> f32 {
-    tf * (t.k1 + 1.0) / (tf + t.k1 * (1.0 - t.b + t.b * len / avg_len))
-}
-
-/// The hash of a word, for [`Phrases`].
+/// The key of a feature in [`Computer`]'s document-frequency table.
 fn token_hash(token: &[u8]) -> u64 {
     use std::hash::Hasher;
     let mut h = rustc_hash::FxHasher::default();
@@ -1090,12 +886,7 @@ fn shared_reasons(
     for &(i, w) in shared {
         let l = &looked[i];
         if let Some((kind, value)) = Kind::of(&l.token) {
-            // A word shared in several fields is one reason.
-            let v = by_kind.entry(kind).or_default();
-            match v.iter_mut().find(|e| e.1 == value) {
-                Some(e) => e.0 += w,
-                None => v.push((w, value)),
-            }
+            by_kind.entry(kind).or_default().push((w, value));
         }
     }
     for v in by_kind.values_mut() {
@@ -1257,33 +1048,35 @@ mod tests {
             tokens.push(stream.token().text.clone());
         }
         assert_eq!(tokens, features(&d));
-        // No words (the text fields have them), names whole, a separator in one read as a
-        // space.
-        assert!(!tokens.iter().any(|t| t.starts_with("w:")), "{tokens:?}");
+        // Words as often as they occur (title twice), names whole, a separator in one read as
+        // a space.
+        assert_eq!(tokens.iter().filter(|t| *t == "w:marrow").count(), 3);
         assert!(tokens.contains(&"k:bone marrow".to_string()), "{tokens:?}");
         assert!(tokens.contains(&"k:odd name".to_string()), "{tokens:?}");
     }
 
     #[test]
-    fn record_words_are_the_text_fields_stems_less_stopwords_and_numbers() {
-        let mut d = Dataset::new("geo", "GSE1");
-        d.title = "Mesenchymal stem-cells, in <i>aplastic</i> anemia 2021.".into();
-        d.description = "The stem cells of an Aplastic marrow.".into();
-        let words = record_words(&mut crate::index::text_analyzer(), &d);
-        let got: Vec<(&str, &str, u32)> = words
-            .iter()
-            .map(|w| (w.stem.as_str(), w.shown.as_str(), w.tf))
-            .collect();
-        // Title words count twice; the shown form is the first spelling, plural folded.
+    fn text_features_fold_plurals_and_skip_stopwords() {
+        let mut out = String::new();
+        text_features(
+            "Mesenchymal stem-cells, in <i>aplastic</i> anemia 2021.",
+            2,
+            &mut out,
+        );
+        let words: Vec<&str> = out.split_terminator(FEATURE_SEP).collect();
         assert_eq!(
-            got,
+            words,
             [
-                ("mesenchym", "mesenchymal", 2),
-                ("stem", "stem", 3),
-                ("cell", "cell", 3),
-                ("aplast", "aplastic", 3),
-                ("anemia", "anemia", 2),
-                ("marrow", "marrow", 1),
+                "w:mesenchymal",
+                "w:mesenchymal",
+                "w:stem",
+                "w:stem",
+                "w:cell",
+                "w:cell",
+                "w:aplastic",
+                "w:aplastic",
+                "w:anemia",
+                "w:anemia"
             ]
         );
     }
