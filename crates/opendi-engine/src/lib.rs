@@ -662,7 +662,7 @@ impl Engine {
         rec: &StoredRecord,
         scratch: &mut similar::Scratch,
     ) -> Result<Vec<Listed>> {
-        let cluster = self.store.link_counts(rec.id)?.cluster as u64;
+        let cluster = self.store.cluster(rec.id)? as u64;
         let found = computer.neighbours(rec.id, cluster, &rec.dataset, similar::K, scratch)?;
         let mut out = Vec::with_capacity(found.len());
         for f in found {

@@ -228,6 +228,11 @@ pub trait Store: Send + Sync {
     fn similar_listing(&self, ids: &[i64]) -> Result<Vec<i64>>;
     /// A record's cluster and citation/reanalysis counts (what its index document carries).
     fn link_counts(&self, id: i64) -> Result<LinkCounts>;
+    /// A record's cluster alone (its head's id; its own id when it is in none): what a
+    /// similar list needs, without the counts' joins.
+    fn cluster(&self, id: i64) -> Result<i64> {
+        Ok(self.link_counts(id)?.cluster)
+    }
     /// [`Store::link_counts`] of each of `ids`, in their order: what a batch's index documents
     /// carry. Stores read them in one transaction.
     fn link_counts_many(&self, ids: &[i64]) -> Result<Vec<LinkCounts>> {

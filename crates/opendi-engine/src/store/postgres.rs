@@ -1008,6 +1008,10 @@ impl Store for PgStore {
         self.run(|c| link_counts_on(c, id))
     }
 
+    fn cluster(&self, id: i64) -> Result<i64> {
+        self.run(|c| Ok(cluster_of(c, id)?.map_or(id, |(head, _)| head)))
+    }
+
     fn relations(&self, id: i64) -> Result<Relations> {
         self.run(|c| {
             let Some((head, _)) = cluster_of(c, id)? else {

@@ -808,6 +808,10 @@ impl Store for SqliteStore {
         Self::link_counts_on(&self.reader(), id)
     }
 
+    fn cluster(&self, id: i64) -> Result<i64> {
+        Ok(Self::cluster_of(&self.reader(), id)?.map_or(id, |(head, _)| head))
+    }
+
     fn link_counts_many(&self, ids: &[i64]) -> Result<Vec<LinkCounts>> {
         let conn = self.reader();
         // One read transaction: outside one, every statement takes and drops SQLite's locks
