@@ -159,7 +159,7 @@ fn open_conn(path: &Path) -> Result<Connection> {
     c.busy_timeout(std::time::Duration::from_secs(30))?;
     // The default 4 KB pages, on purpose. Measured with 16 KB pages (a record's row then fits
     // in its leaf page, no overflow chain): PubMed's ingest 3.86 -> 3.61 s and its store
-    // 166 -> 146 MB, but the portal served 11% fewer dataset pages (5,634 and 6,075 against
+    // 166 -> 146 MB, but the portal served 10% fewer dataset pages (5,634 and 6,075 against
     // 5,319 and 5,202 per s) and fewer search API answers (2,390 and 2,601 against 2,203 and
     // 1,851 per s), `bench/load.py`, alternated. Not profiled; a likely part: each view writes
     // its counter, and a commit writes whole pages to the WAL.
