@@ -54,3 +54,25 @@ pub fn corpus(relative: &str) -> Option<PathBuf> {
 pub fn seed(relative: &str) -> Option<PathBuf> {
     corpus(&format!("../seed/{relative}"))
 }
+
+/// A free loopback port below the kernel's ephemeral range. A port from that range (what
+/// binding port 0 gives) is free again once we let it go, and any outgoing connection may
+/// take it before the server binds it: seen in CI as "could not bind IPv4 address
+/// 127.0.0.1: Address already in use" while another test's cluster was being used. For any
+/// server a test starts on a port it picks (PostgreSQL, chromedriver).
+pub fn free_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (low, high) = (10_000u16, ephemeral.max(10_001));
+    let start = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let span = u64::from(high - low);
+    (0..span)
+        .map(|i| low + (start.wrapping_add(i) % span) as u16)
+        .find(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free loopback port below the ephemeral range")
+}
