@@ -224,6 +224,9 @@ pub fn run() -> Result<()> {
         }
     }
     let _ = DATABASE.set(database);
+    if !matches!(cli.command, Command::Serve { .. } | Command::Demo { .. }) {
+        crate::keep_freed_memory();
+    }
     match cli.command {
         Command::Ingest(args) => ingest_cmd::run(&cli.data_dir, &args),
         Command::Search(args) => search(&cli.data_dir, &args),
