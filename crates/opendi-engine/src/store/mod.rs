@@ -70,7 +70,8 @@ pub struct Prepared {
     pub hash: [u8; 32],
     /// lz4-compressed JSON of the normalized record.
     pub dataset: Vec<u8>,
-    /// lz4-compressed raw source text.
+    /// lz4-compressed raw source text, with `dataset`'s JSON as the dictionary (see
+    /// `sqlite::pack_raw`).
     pub raw: Vec<u8>,
     pub diagnostics: String,
     /// lz4-compressed JSON of the record's own publication, if it is one.

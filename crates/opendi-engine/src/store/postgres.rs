@@ -6,7 +6,7 @@
 //! one thing this store must guarantee beyond SQLite's semantics is that the change log can be
 //! followed: see [`SEQ_LOCK`].
 
-use super::sqlite::{encode, hex, pack, unpack};
+use super::sqlite::{encode, hex, pack, unpack, unpack_raw};
 use super::{
     Applied, Change, ChangeFilter, ChangeRow, Counters, Curated, Curation, CurationAction,
     HistoryEntry, LinkCounts, Neighbour, Outcome, Prepared, RecordKey, RecordRef, Relations, Store,
@@ -747,12 +747,14 @@ impl Store for PgStore {
 
     fn raw(&self, id: i64) -> Result<Option<String>> {
         self.run(|c| {
-            let raw: Option<Vec<u8>> = c
-                .query_opt("SELECT raw FROM records WHERE id = $1", &[&id])?
-                .map(|r| r.try_get(0))
+            let row: Option<(Vec<u8>, Vec<u8>)> = c
+                .query_opt("SELECT raw, dataset FROM records WHERE id = $1", &[&id])?
+                .map(|r| Ok::<_, postgres::Error>((r.try_get(0)?, r.try_get(1)?)))
                 .transpose()?;
-            Ok(raw
-                .map(|b| unpack(&b).map(|v| String::from_utf8_lossy(&v).into_owned()))
+            Ok(row
+                .map(|(raw, ds)| {
+                    unpack_raw(&raw, &ds).map(|v| String::from_utf8_lossy(&v).into_owned())
+                })
                 .transpose()?)
         })
     }

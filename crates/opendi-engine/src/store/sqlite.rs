@@ -199,13 +199,41 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Vec<u8>> {
         .map_err(|e| EngineError::Corrupt(format!("lz4: {e}")))
 }
 
+/// The first bytes of a raw source packed by [`pack_raw`]. A blob of [`pack`] starts with its
+/// length, which is never 2^32 - 1 (a record is far smaller).
+const RAW_AGAINST_DATASET: [u8; 4] = [0xff; 4];
+
+/// Compresses a record's raw source with its normalized JSON as the dictionary. The two repeat
+/// the same text (title, description, names): compressed alone, the raw source repeated it
+/// in the row a second time.
+pub(crate) fn pack_raw(raw: &[u8], dataset_json: &[u8]) -> Vec<u8> {
+    let packed = lz4_flex::block::compress_prepend_size_with_dict(raw, dataset_json);
+    let mut out = Vec::with_capacity(RAW_AGAINST_DATASET.len() + packed.len());
+    out.extend_from_slice(&RAW_AGAINST_DATASET);
+    out.extend_from_slice(&packed);
+    out
+}
+
+/// The raw source of a record from its `raw` and `dataset` columns: packed by [`pack_raw`], or
+/// by [`pack`] alone (rows written before, tombstones).
+pub(crate) fn unpack_raw(raw: &[u8], dataset: &[u8]) -> Result<Vec<u8>> {
+    match raw.strip_prefix(&RAW_AGAINST_DATASET) {
+        Some(packed) => {
+            let json = unpack(dataset)?;
+            lz4_flex::block::decompress_size_prepended_with_dict(packed, &json)
+                .map_err(|e| EngineError::Corrupt(format!("lz4: {e}")))
+        }
+        None => unpack(raw),
+    }
+}
+
 /// Serializes, hashes and compresses a record: the store's encoding of it.
 pub(crate) fn encode(r: &NewRecord) -> Result<super::Prepared> {
     let json = serde_json::to_vec(&r.dataset)?;
     Ok(super::Prepared {
         hash: hash_record(r, &json),
         dataset: pack(&json),
-        raw: pack(r.raw.as_bytes()),
+        raw: pack_raw(r.raw.as_bytes(), &json),
         diagnostics: serde_json::to_string(&r.diagnostics)?,
         publication: r
             .publication
@@ -546,10 +574,14 @@ impl Store for SqliteStore {
 
     fn raw(&self, id: i64) -> Result<Option<String>> {
         let conn = self.reader();
-        let raw: Option<Vec<u8>> = conn
-            .query_row("SELECT raw FROM records WHERE id = ?1", [id], |r| r.get(0))
+        let row: Option<(Vec<u8>, Vec<u8>)> = conn
+            .query_row(
+                "SELECT raw, dataset FROM records WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
-        raw.map(|b| unpack(&b).map(|v| String::from_utf8_lossy(&v).into_owned()))
+        row.map(|(raw, ds)| unpack_raw(&raw, &ds).map(|v| String::from_utf8_lossy(&v).into_owned()))
             .transpose()
     }
 
@@ -1540,5 +1572,30 @@ mod tests {
         s.similar_bulk(true).unwrap();
         drop(s);
         assert!(has_neighbour_index(&SqliteStore::open(&path).unwrap()));
+    }
+
+    #[test]
+    fn a_raw_source_packs_against_its_dataset_and_old_rows_still_read() {
+        let raw = "<entry id=\"E-1\"><name>Bone marrow proteome in aplastic anemia</name>\
+                   <description>Proteomes of bone marrow from children with aplastic anemia, \
+                   before and after treatment.</description></entry>";
+        let json = br#"{"accession":"E-1","title":"Bone marrow proteome in aplastic anemia","description":"Proteomes of bone marrow from children with aplastic anemia, before and after treatment."}"#;
+        let dataset = pack(json);
+        let packed = pack_raw(raw.as_bytes(), json);
+        assert_eq!(unpack_raw(&packed, &dataset).unwrap(), raw.as_bytes());
+        // The text both share is not stored twice.
+        assert!(
+            packed.len() < pack(raw.as_bytes()).len() / 2,
+            "{} bytes",
+            packed.len()
+        );
+        // A row written before (or a tombstone) has the raw source packed alone.
+        assert_eq!(
+            unpack_raw(&pack(raw.as_bytes()), &dataset).unwrap(),
+            raw.as_bytes()
+        );
+        assert_eq!(unpack_raw(&pack(b""), &pack(b"{}")).unwrap(), b"");
+        // The wrong dictionary is an error or other bytes, never a panic.
+        let _ = unpack_raw(&packed, &pack(b"{}"));
     }
 }
