@@ -319,6 +319,7 @@ pub fn ingest_into(
             }
         }
         let c = Instant::now();
+        crate::return_freed_memory();
         engine.commit().context("updating the search index")?;
         let m = Instant::now();
         engine.wait_merges().context("merging index segments")?;
