@@ -90,8 +90,19 @@ pub fn normalize(input: &str) -> Normalized {
         out.text.push(' ');
     };
     let bytes = input.as_bytes();
-    let mut iter = input.char_indices().peekable();
-    while let Some((i, c)) = iter.next() {
+    // `i` is always at a character boundary.
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let c = if b.is_ascii() {
+            char::from(b)
+        } else {
+            input[i..]
+                .chars()
+                .next()
+                .unwrap_or(char::REPLACEMENT_CHARACTER)
+        };
+        let len = c.len_utf8();
         if c.is_alphanumeric() {
             if token_start.is_none() {
                 if let Some(b) = pending_break.take() {
@@ -100,14 +111,25 @@ pub fn normalize(input: &str) -> Normalized {
                 token_start = Some(i);
                 out.starts.push(out.text.len());
             }
-            if c.is_ascii() {
-                out.text.push(c.to_ascii_lowercase());
+            if b.is_ascii() {
+                // A run of ASCII letters and digits at once (most text): one copy, lower-cased
+                // in place, instead of a push per character.
+                let run = bytes[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii_alphanumeric())
+                    .unwrap_or(bytes.len() - i);
+                let from = out.text.len();
+                out.text.push_str(&input[i..i + run]);
+                out.text[from..].make_ascii_lowercase();
+                i += run;
             } else {
                 out.text.extend(c.to_lowercase());
+                i += len;
             }
             continue;
         }
         end_token(&mut out, &mut token_start, i);
+        let mut next = i + len;
         if c == '<' {
             // Markup: `<tag …>` is skipped; a lone `<` ("p < 0.05") is a break.
             let rest = &input[i + 1..];
@@ -121,10 +143,7 @@ pub fn normalize(input: &str) -> Normalized {
                     if is_block_tag(tag) {
                         pending_break.get_or_insert((i, i + 1));
                     }
-                    let skip_to = i + 1 + close + 1;
-                    while iter.peek().is_some_and(|&(j, _)| j < skip_to) {
-                        iter.next();
-                    }
+                    i += 1 + close + 1;
                     continue;
                 }
             }
@@ -142,16 +161,14 @@ pub fn normalize(input: &str) -> Normalized {
                             .all(|b| b.is_ascii_alphanumeric() || *b == b'#')
                 });
             if let Some(p) = semi {
-                let skip_to = i + 1 + p + 1;
-                while iter.peek().is_some_and(|&(j, _)| j < skip_to) {
-                    iter.next();
-                }
+                next = i + 1 + p + 1;
             }
             pending_break.get_or_insert((i, i + 1));
         } else if is_break_punct(c) {
-            pending_break.get_or_insert((i, i + c.len_utf8()));
+            pending_break.get_or_insert((i, i + len));
         }
         // Anything else (spaces, hyphens, slashes, apostrophes) only separates tokens.
+        i = next;
     }
     end_token(&mut out, &mut token_start, input.len());
     // A trailing break helps nothing.
@@ -188,6 +205,21 @@ mod tests {
             "CANCER"
         );
         assert!(n.is_break(t + 1));
+    }
+
+    #[test]
+    fn tokens_mix_ascii_runs_and_other_letters() {
+        let input = "Größe: CD4+T-Zellen<br>naïve α2β1 p<0.05 &amp; x&#946;y";
+        let n = normalize(input);
+        assert_eq!(
+            n.text,
+            "größe | cd4 t zellen | naïve α2β1 p | 0 | 05 | x | y "
+        );
+        for word in ["Größe", "naïve", "α2β1", "Zellen"] {
+            let at = input.find(word).unwrap();
+            let t = n.token_at(n.text.find(&word.to_lowercase()).unwrap());
+            assert_eq!(n.spans[t], (at, at + word.len()), "{word}");
+        }
     }
 
     #[test]
