@@ -304,7 +304,7 @@ pub fn ingest_into(
             t = Instant::now();
             since_commit += changes.len() as u64;
             // Searchable in steps on long ingests; the store is already durable per batch.
-            if since_commit >= 200_000 {
+            if since_commit >= opendi_engine::INDEX_COMMIT_EVERY {
                 engine.commit().context("updating the search index")?;
                 since_commit = 0;
             }
