@@ -694,8 +694,20 @@ impl Engine {
         rec: &StoredRecord,
         scratch: &mut similar::Scratch,
     ) -> Result<Vec<Listed>> {
-        let cluster = self.store.cluster(rec.id)? as u64;
-        let found = computer.neighbours(rec.id, cluster, &rec.dataset, similar::K, scratch)?;
+        let cluster = self.store.cluster(rec.id)?;
+        self.similar_list_in(computer, rec, cluster, scratch)
+    }
+
+    /// [`Self::similar_list`] of a record of cluster `cluster`.
+    fn similar_list_in(
+        &self,
+        computer: &similar::Computer<'_>,
+        rec: &StoredRecord,
+        cluster: i64,
+        scratch: &mut similar::Scratch,
+    ) -> Result<Vec<Listed>> {
+        let found =
+            computer.neighbours(rec.id, cluster as u64, &rec.dataset, similar::K, scratch)?;
         let mut out = Vec::with_capacity(found.len());
         for f in found {
             let relation = if f.related {
@@ -852,27 +864,39 @@ impl Engine {
             .clamp(1, 8);
         let done = AtomicU64::new(0);
         self.store.similar_bulk(true)?;
-        let work = |part: usize| -> Result<()> {
+        const CHUNK: usize = 256;
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || -> Result<()> {
             let mut scratch = similar::Scratch::default();
             let mut buffer: Vec<(i64, Vec<Neighbour>)> = Vec::new();
-            for &id in ids.iter().skip(part).step_by(threads) {
-                if let Some(rec) = self.store.get(id)? {
-                    if !rec.deleted {
-                        let list = self.similar_list(&computer, &rec, &mut scratch)?;
-                        buffer.push((id, Self::neighbours_of(list)));
-                    }
+            // Each worker takes the next 256 records in id order: their lists then go into the
+            // store in runs of consecutive ids, and the records and clusters are read in one
+            // transaction (a statement per record outside one took and dropped SQLite's locks
+            // each time, and the cluster took a second query).
+            loop {
+                let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+                if start >= ids.len() {
+                    break;
+                }
+                let chunk = &ids[start..(start + CHUNK).min(ids.len())];
+                for (rec, cluster) in self.store.records_with_clusters(chunk)? {
+                    let list = self.similar_list_in(&computer, &rec, cluster, &mut scratch)?;
+                    buffer.push((rec.id, Self::neighbours_of(list)));
                 }
                 // Large transactions: a commit rewrites the pages it touched (and checkpoints).
                 if buffer.len() >= 5000 {
                     self.store.set_similar(&buffer)?;
                     buffer.clear();
                 }
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                progress(
+                    done.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64,
+                    total,
+                );
             }
             self.store.set_similar(&buffer)
         };
         let ran = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads).map(|t| s.spawn(move || work(t))).collect();
+            let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
             handles
                 .into_iter()
                 .map(|h| {

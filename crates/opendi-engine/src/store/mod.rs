@@ -234,6 +234,17 @@ pub trait Store: Send + Sync {
     fn cluster(&self, id: i64) -> Result<i64> {
         Ok(self.link_counts(id)?.cluster)
     }
+    /// The live records among `ids`, in their order, each with its [`Store::cluster`]: what
+    /// the all-records similar job reads for each list. Stores read them in one transaction.
+    fn records_with_clusters(&self, ids: &[i64]) -> Result<Vec<(StoredRecord, i64)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(r) = self.get(id)?.filter(|r| !r.deleted) {
+                out.push((r, self.cluster(id)?));
+            }
+        }
+        Ok(out)
+    }
     /// [`Store::link_counts`] of each of `ids`, in their order: what a batch's index documents
     /// carry. Stores read them in one transaction.
     fn link_counts_many(&self, ids: &[i64]) -> Result<Vec<LinkCounts>> {

@@ -850,6 +850,30 @@ impl Store for SqliteStore {
         Ok(Self::cluster_of(&self.reader(), id)?.map_or(id, |(head, _)| head))
     }
 
+    fn records_with_clusters(&self, ids: &[i64]) -> Result<Vec<(StoredRecord, i64)>> {
+        let conn = self.reader();
+        // One read transaction, as in `link_counts_many`; the cluster from the same row.
+        let tx = conn.unchecked_transaction()?;
+        let mut out = Vec::with_capacity(ids.len());
+        {
+            let mut st = tx.prepare_cached(&format!(
+                "SELECT {RECORD_COLS}, COALESCE(cluster, id) AS head FROM records WHERE id = ?1"
+            ))?;
+            for &id in ids {
+                let row = st
+                    .query_row([id], |r| {
+                        Ok((Self::read_record(r)?, r.get::<_, i64>("head")?))
+                    })
+                    .optional()?;
+                if let Some((parts, head)) = row.filter(|(parts, _)| !parts.0.deleted) {
+                    out.push((Self::finish(parts)?, head));
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
     fn link_counts_many(&self, ids: &[i64]) -> Result<Vec<LinkCounts>> {
         let conn = self.reader();
         // One read transaction: outside one, every statement takes and drops SQLite's locks
