@@ -51,9 +51,10 @@ pub struct Tuning {
     /// Postings one record's features may walk in all: features are taken by weight until
     /// it is spent (the first always). The bound that makes every list cost about the same
     /// however large the corpus: without it a record of common words walked up to 120 lists
-    /// of `max_df` postings each. At 15,000 rather than 30,000, PubMed's lists (`bench/eval.py`)
-    /// kept nDCG@10 0.4166 against 0.4173 (P@10 0.1773 against 0.1777; Lucene MoreLikeThis:
-    /// 0.3663) and `similar --all` on it took 4.73 s against 5.52 s (4 alternated runs).
+    /// of `max_df` postings each. PubMed's lists (`bench/eval.py`) by this bound: nDCG@10
+    /// 0.4173 at 30,000, 0.4166 at 15,000, 0.4164 at 10,000, 0.4138 at 6,000 (Lucene
+    /// MoreLikeThis: 0.3663). `similar --all` on it, 4 alternated runs each: 5.52 s at 30,000
+    /// against 4.73 s at 15,000; later 4.80 s at 15,000 against 4.34 s at 10,000.
     pub max_postings: u64,
     /// BM25 saturation and length normalisation.
     pub k1: f32,
@@ -67,7 +68,7 @@ impl Default for Tuning {
             max_df: 5000,
             max_text_features: 60,
             max_entity_features: 60,
-            max_postings: 15_000,
+            max_postings: 10_000,
             k1: 1.2,
             b: 0.5,
         }
