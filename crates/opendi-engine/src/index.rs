@@ -453,9 +453,9 @@ impl SearchIndex {
             .map(|n| n.get())
             .unwrap_or(1)
             .clamp(1, 4);
-        Ok(self
-            .index
-            .writer_with_num_threads(threads, heap_bytes.max((threads * 16) << 20))?)
+        // tantivy wants 15 MB to under 4 GB a thread.
+        let heap = heap_bytes.clamp((threads * 16) << 20, (threads * 4000) << 20);
+        Ok(self.index.writer_with_num_threads(threads, heap)?)
     }
 
     /// The highest store seq the last commit covers.

@@ -118,9 +118,9 @@ impl EngineConfig {
 /// steps, and a killed load re-indexes at most this many from the store. With the default
 /// [`default_index_heap`] each indexing thread's segment fills at about this many records
 /// (about 2 KB of buffer a record), so a commit seldom cuts a segment short. Every 200,000
-/// with a 256 MB heap, a 1M-record ingest wrote 24 segments of 40,000 records and merged 16
-/// of them while it ran (10% of its CPU in the merge thread); now it writes 4 of 250,000 and
-/// merges none.
+/// with a 256 MB heap, a 1M-record ingest wrote about 20 segments of 50,000 records and merged
+/// 16 of them while it ran (10% of its CPU in the merge thread); now it writes 4 of 250,000
+/// and merges none.
 pub const INDEX_COMMIT_EVERY: u64 = 500_000;
 
 /// The index writer's buffer: `$OPENDI_INDEX_HEAP_MB` megabytes when set, else 1 GB, or an
@@ -140,7 +140,6 @@ pub fn default_index_heap() -> usize {
 fn index_heap(setting: Option<&str>, memory: Option<usize>) -> usize {
     const MB: usize = 1 << 20;
     if let Some(mb) = setting.and_then(|v| v.trim().parse::<usize>().ok()) {
-        // tantivy needs 15 MB a thread; four threads at most.
         return mb.max(64) * MB;
     }
     memory.map_or(1024 * MB, |bytes| (bytes / 8).clamp(256 * MB, 1024 * MB))
