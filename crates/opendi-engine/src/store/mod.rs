@@ -235,7 +235,8 @@ pub trait Store: Send + Sync {
         Ok(self.link_counts(id)?.cluster)
     }
     /// The live records among `ids`, in their order, each with its [`Store::cluster`]: what
-    /// the all-records similar job reads for each list. Stores read them in one transaction.
+    /// the all-records similar job reads for each list. SQLite reads them in one transaction;
+    /// this default reads them one by one.
     fn records_with_clusters(&self, ids: &[i64]) -> Result<Vec<(StoredRecord, i64)>> {
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids {
