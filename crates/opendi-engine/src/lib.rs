@@ -653,7 +653,8 @@ impl Engine {
     /// Lets the segment merges the index's merge policy started finish, and releases the
     /// index writer (the next write opens it again). Called at the end of an ingest: a
     /// process that exits drops its unfinished merges, and a bulk load then leaves dozens of
-    /// small segments (24 at 1M records) that every search and similar list pays for.
+    /// small segments (24 at 1M records with a 256 MB buffer) that every search and similar
+    /// list pays for.
     pub fn wait_merges(&self) -> Result<()> {
         let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(w) = writer {
