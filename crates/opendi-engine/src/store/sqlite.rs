@@ -29,10 +29,37 @@ pub const STORE_FORMAT_VERSION: i64 = 3;
 /// The format of a store without curations (what a new store starts as).
 const BASE_FORMAT_VERSION: i64 = 2;
 
+/// Each connection's page cache: 64 MB (SQLite's `cache_size` in KiB when negative).
+const CACHE_KB: i64 = -65536;
+
 /// The index [`Store::similar_listing`] reads, created with the schema and, after a rewrite of
-/// every list, again (see [`Store::similar_bulk`]).
+/// every list, again (see [`Store::similar_bulk`] and [`create_neighbour_index`]).
 const NEIGHBOUR_INDEX: &str =
     "CREATE INDEX IF NOT EXISTS similar_neighbour ON similar_lists (neighbour)";
+
+/// Builds [`NEIGHBOUR_INDEX`] (when missing) with SQLite's external sort: temporary files and
+/// runs of 2 MB. With the connection's `temp_store = MEMORY`, SQLite's sorter sets no run size
+/// and sorts every entry in one list in memory, and a larger page cache makes larger runs:
+/// building it over PubMed's 599,905 list entries took 0.69-0.81 s so, 0.25-0.27 s with
+/// files and 2 MB (the sqlite3 shell, same table). It is the single-threaded tail of every
+/// `similar --all` and whole ingest: PubMed's `similar --all` went from 4.40 to 3.74 s.
+/// The connection's settings are restored after.
+fn create_neighbour_index(conn: &Connection) -> Result<()> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'similar_neighbour')",
+        [],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Ok(());
+    }
+    conn.pragma_update(None, "temp_store", "FILE")?;
+    conn.pragma_update(None, "cache_size", -2000)?;
+    let built = conn.execute_batch(NEIGHBOUR_INDEX);
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", CACHE_KB)?;
+    Ok(built?)
+}
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -168,7 +195,7 @@ fn open_conn(path: &Path) -> Result<Connection> {
     // power cut, which costs an fsync per commit to guarantee).
     c.pragma_update(None, "synchronous", "NORMAL")?;
     c.pragma_update(None, "temp_store", "MEMORY")?;
-    c.pragma_update(None, "cache_size", -65536)?;
+    c.pragma_update(None, "cache_size", CACHE_KB)?;
     // Reads go through the OS page cache, not a memory map: each of the five connections
     // mapped up to 1 GB of the file, and every page it touched counted in the process's
     // resident memory once per connection. At 1M records an index rebuild peaked at 5.2 GB
@@ -262,7 +289,7 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self> {
         let mut writer = open_conn(path)?;
         writer.execute_batch(SCHEMA)?;
-        writer.execute_batch(NEIGHBOUR_INDEX)?;
+        create_neighbour_index(&writer)?;
         let version: Option<String> = writer
             .query_row(
                 "SELECT value FROM meta WHERE key = 'format_version'",
@@ -776,13 +803,13 @@ impl Store for SqliteStore {
 
     fn similar_bulk(&self, rewriting: bool) -> Result<()> {
         let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        conn.execute_batch(if rewriting {
-            "DROP INDEX IF EXISTS similar_neighbour"
+        if rewriting {
+            conn.execute_batch("DROP INDEX IF EXISTS similar_neighbour")?;
+            Ok(())
         } else {
             // Opening creates it too: a rewrite killed midway gets it back at the next open.
-            NEIGHBOUR_INDEX
-        })?;
-        Ok(())
+            create_neighbour_index(&conn)
+        }
     }
 
     fn similar(&self, id: i64) -> Result<Vec<Neighbour>> {
