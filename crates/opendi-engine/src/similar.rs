@@ -520,6 +520,9 @@ pub(crate) struct Scratch {
     touched: Vec<DocId>,
     /// The best-scored documents of a segment so far.
     best: Vec<(f32, DocId)>,
+    /// Every posting's (document, contribution), feature after feature and segment after
+    /// segment: the reasons of the records listed are looked up in it.
+    contributions: Vec<(DocId, f32)>,
 }
 
 impl<'a> Computer<'a> {
@@ -711,9 +714,11 @@ impl<'a> Computer<'a> {
         let looked = self.look_up(d)?;
         // (score, record id, its cluster, segment, doc)
         let mut ranked: Vec<(f32, u64, u64, usize, DocId)> = Vec::new();
-        // Per segment, each looked-up feature's (document, contribution) list: the reasons
-        // of the few documents listed in the end are read from them.
-        let mut by_segment: Vec<Vec<Vec<(DocId, f32)>>> = Vec::with_capacity(self.segments.len());
+        // Per segment, where each looked-up feature's (document, contribution) list lies in
+        // `scratch.contributions`: the reasons of the few documents listed in the end are read
+        // from them. One buffer reused from record to record, not a vector per feature.
+        let mut by_segment: Vec<Vec<(usize, usize)>> = Vec::with_capacity(self.segments.len());
+        scratch.contributions.clear();
         // Enough per segment to survive collapsing by cluster and leaving out the record.
         let keep = k * 3 + 8;
         for (seg_ord, seg) in self.segments.iter().enumerate() {
@@ -727,9 +732,10 @@ impl<'a> Computer<'a> {
                 scratch.scores[doc as usize] = 0.0;
             }
             scratch.touched.clear();
-            let mut contributions: Vec<Vec<(DocId, f32)>> = Vec::with_capacity(looked.len());
+            let mut contributions: Vec<(usize, usize)> = Vec::with_capacity(looked.len());
             for l in &looked {
-                let mut list = Vec::new();
+                let start = scratch.contributions.len();
+                let list = &mut scratch.contributions;
                 if let Some(info) = &l.infos[seg_ord] {
                     list.reserve(info.doc_freq as usize);
                     let mut postings = seg
@@ -757,7 +763,7 @@ impl<'a> Computer<'a> {
                         doc = postings.advance();
                     }
                 }
-                contributions.push(list);
+                contributions.push((start, scratch.contributions.len()));
             }
             let order =
                 |a: &(f32, DocId), b: &(f32, DocId)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
@@ -809,7 +815,8 @@ impl<'a> Computer<'a> {
             let shared: Vec<(usize, f32)> = by_segment[seg_ord]
                 .iter()
                 .enumerate()
-                .filter_map(|(i, list)| {
+                .filter_map(|(i, &(start, end))| {
+                    let list = &scratch.contributions[start..end];
                     let p = list.binary_search_by_key(&doc, |(d, _)| *d).ok()?;
                     Some((i, list[p].1))
                 })
