@@ -46,14 +46,6 @@ const NEIGHBOUR_INDEX: &str =
 /// at 1M generated records from 164.6 to 141.1 s with its peak RSS from 1,427 to 701 MB.
 /// The connection's settings are restored after.
 fn create_neighbour_index(conn: &Connection) -> Result<()> {
-    let exists: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'similar_neighbour')",
-        [],
-        |r| r.get(0),
-    )?;
-    if exists {
-        return Ok(());
-    }
     conn.pragma_update(None, "temp_store", "FILE")?;
     conn.pragma_update(None, "cache_size", -2000)?;
     let built = conn.execute_batch(NEIGHBOUR_INDEX);
