@@ -469,11 +469,13 @@ struct Looked {
     idf: f32,
     /// Its document frequency (over all segments).
     df: u32,
-    /// Its range in the [`DfTable`]'s places, when the table is used.
-    places: (u32, u32),
+    /// Its range in the [`DfTable`]'s spans, when the table is used.
+    spans: (u32, u32),
     /// Where its postings are, per segment (one dictionary lookup per segment, shared by the
-    /// document frequency and the postings walk).
+    /// document frequency and the postings walk), without the table.
     infos: Vec<Option<TermInfo>>,
+    /// Its postings' range in the [`DfTable`]'s `postings`, per segment, with the table.
+    decoded: Vec<Option<(u32, u32)>>,
 }
 
 /// What the walk needs of one segment, opened once per [`Computer`] rather than per record.
@@ -506,13 +508,19 @@ pub(crate) struct Computer<'a> {
 }
 
 /// Features worth looking up, read from the term dictionaries in one merged pass: by token
-/// hash, the document frequency and where in `places` the segments holding it are listed.
+/// hash, the document frequency and where in `spans` the segments holding it are listed.
+///
+/// Their postings are decoded once, here, with each posting's saturated term frequency
+/// already computed: the all-records job walks a posting list once per record that looks its
+/// feature up (on PubMed, each list about 160 times), and decoding tantivy's blocks, reading
+/// the document's field norm and tabling its saturation again each time was a fifth of it.
 #[derive(Default)]
 struct DfTable {
     by_hash: FxHashMap<u64, (u32, u32, u32)>,
-    /// (segment, where its postings are): a term's postings are then found without a
-    /// dictionary walk, and only in the segments that have it.
-    places: Vec<(u32, TermInfo)>,
+    /// (segment, range in `postings`) of each feature, segment after segment.
+    spans: Vec<(u32, u32, u32)>,
+    /// (document, saturated term frequency) of every posting of every feature in the table.
+    postings: Vec<(DocId, f32)>,
 }
 
 /// Per-thread scratch space of [`Computer::neighbours`]: one score per document of the largest
@@ -580,33 +588,68 @@ impl<'a> Computer<'a> {
                 .map(|d| d.stream())
                 .collect::<std::io::Result<Vec<_>>>()?;
             let mut merged = tantivy::termdict::TermMerger::new(streams);
+            let mut places: Vec<(usize, TermInfo)> = Vec::new();
             while merged.advance() {
-                let start = table.places.len();
-                table.places.extend(
-                    merged
-                        .current_segment_ords_and_term_infos()
-                        .map(|(seg, info)| (seg as u32, info)),
-                );
-                let df: u64 = table.places[start..]
+                places.clear();
+                places.extend(merged.current_segment_ords_and_term_infos());
+                let df: u64 = places
                     .iter()
                     .map(|(_, info)| u64::from(info.doc_freq))
                     .sum();
                 if df < 2 || df > c.max_df {
-                    table.places.truncate(start);
-                } else {
-                    let (start, end) = (start as u32, table.places.len() as u32);
-                    table
-                        .by_hash
-                        .insert(token_hash(merged.key()), (df as u32, start, end));
+                    continue;
                 }
+                places.sort_by_key(|(seg, _)| *seg);
+                let start = table.spans.len() as u32;
+                for (seg, info) in &places {
+                    let from = table.postings.len() as u32;
+                    c.decode(*seg, info, &mut table.postings)?;
+                    let to = table.postings.len() as u32;
+                    table.spans.push((*seg as u32, from, to));
+                }
+                let end = table.spans.len() as u32;
+                table
+                    .by_hash
+                    .insert(token_hash(merged.key()), (df as u32, start, end));
             }
         }
         tracing::debug!(
             features = table.by_hash.len(),
-            "similar: document frequencies read"
+            postings = table.postings.len(),
+            "similar: document frequencies read, postings decoded"
         );
         c.df_table = Some(table);
         Ok(c)
+    }
+
+    /// Appends the (document, saturated term frequency) postings of a term of segment `seg`.
+    fn decode(&self, seg: usize, info: &TermInfo, out: &mut Vec<(DocId, f32)>) -> Result<()> {
+        let seg = &self.segments[seg];
+        let mut postings = seg
+            .inverted
+            .read_postings_from_terminfo(info, IndexRecordOption::WithFreqs)?;
+        out.reserve(info.doc_freq as usize);
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            out.push((
+                doc,
+                self.saturated(seg.norms.fieldnorm_id(doc), postings.term_freq()),
+            ));
+            doc = postings.advance();
+        }
+        Ok(())
+    }
+
+    /// The BM25 saturation of term frequency `tf` in a document of field-norm code `code`.
+    #[inline]
+    fn saturated(&self, code: u8, tf: u32) -> f32 {
+        let slot = (tf as usize).wrapping_sub(1);
+        if slot < SAT_TFS {
+            self.sats[code as usize * SAT_TFS + slot]
+        } else {
+            let len = FieldNormReader::id_to_fieldnorm(code);
+            self.sat(tf as f32, len as f32)
+        }
     }
 
     fn sat(&self, tf: f32, len: f32) -> f32 {
@@ -629,11 +672,11 @@ impl<'a> Computer<'a> {
                 continue;
             };
             let mut infos = Vec::new();
-            let mut places = (0, 0);
+            let mut spans = (0, 0);
             let df = match &self.df_table {
                 Some(table) => match table.by_hash.get(&token_hash(token.as_bytes())) {
                     Some(&(df, start, end)) => {
-                        places = (start, end);
+                        spans = (start, end);
                         u64::from(df)
                     }
                     None => 0,
@@ -663,7 +706,8 @@ impl<'a> Computer<'a> {
                 idf,
                 df: df as u32,
                 infos,
-                places,
+                spans,
+                decoded: Vec::new(),
             };
             if kind.is_text() {
                 text.push(l);
@@ -692,12 +736,12 @@ impl<'a> Computer<'a> {
             kept += 1;
         }
         text.truncate(kept);
-        // With the table, only the features kept are looked up, by term ordinal.
+        // With the table, the features kept find their decoded postings per segment.
         if let Some(table) = &self.df_table {
             for l in text.iter_mut() {
-                l.infos = vec![None; self.segments.len()];
-                for (seg, info) in &table.places[l.places.0 as usize..l.places.1 as usize] {
-                    l.infos[*seg as usize] = Some(info.clone());
+                l.decoded = vec![None; self.segments.len()];
+                for &(seg, from, to) in &table.spans[l.spans.0 as usize..l.spans.1 as usize] {
+                    l.decoded[seg as usize] = Some((from, to));
                 }
             }
         }
@@ -739,31 +783,27 @@ impl<'a> Computer<'a> {
             let mut contributions: Vec<(usize, usize)> = Vec::with_capacity(looked.len());
             for l in &looked {
                 let start = scratch.contributions.len();
-                let list = &mut scratch.contributions;
-                if let Some(info) = &l.infos[seg_ord] {
-                    list.reserve(info.doc_freq as usize);
+                let weight = l.weight * l.idf;
+                let decoded = match (&self.df_table, l.decoded.get(seg_ord)) {
+                    (Some(table), Some(Some((from, to)))) => {
+                        Some(&table.postings[*from as usize..*to as usize])
+                    }
+                    _ => None,
+                };
+                if let Some(postings) = decoded {
+                    scratch.contributions.reserve(postings.len());
+                    for &(doc, sat) in postings {
+                        scratch.add(doc, weight * sat);
+                    }
+                } else if let Some(Some(info)) = l.infos.get(seg_ord) {
+                    scratch.contributions.reserve(info.doc_freq as usize);
                     let mut postings = seg
                         .inverted
                         .read_postings_from_terminfo(info, IndexRecordOption::WithFreqs)?;
-                    let weight = l.weight * l.idf;
                     let mut doc = postings.doc();
                     while doc != TERMINATED {
-                        let code = seg.norms.fieldnorm_id(doc) as usize;
-                        let tf = postings.term_freq();
-                        let slot = (tf as usize).wrapping_sub(1);
-                        let sat = if slot < SAT_TFS {
-                            self.sats[code * SAT_TFS + slot]
-                        } else {
-                            let len = FieldNormReader::id_to_fieldnorm(code as u8);
-                            self.sat(tf as f32, len as f32)
-                        };
-                        let w = weight * sat;
-                        let s = &mut scratch.scores[doc as usize];
-                        if *s == 0.0 {
-                            scratch.touched.push(doc);
-                        }
-                        *s += w;
-                        list.push((doc, w));
+                        let sat = self.saturated(seg.norms.fieldnorm_id(doc), postings.term_freq());
+                        scratch.add(doc, weight * sat);
                         doc = postings.advance();
                     }
                 }
@@ -837,6 +877,20 @@ impl<'a> Computer<'a> {
             }
         }
         Ok(out)
+    }
+}
+
+impl Scratch {
+    /// Adds a posting's contribution `w` to document `doc`'s score, and keeps it for the
+    /// reasons.
+    #[inline]
+    fn add(&mut self, doc: DocId, w: f32) {
+        let s = &mut self.scores[doc as usize];
+        if *s == 0.0 {
+            self.touched.push(doc);
+        }
+        *s += w;
+        self.contributions.push((doc, w));
     }
 }
 
