@@ -514,6 +514,8 @@ pub(crate) struct Computer<'a> {
 /// already computed: the all-records job walks a posting list once per record that looks its
 /// feature up (on PubMed, each list about 160 times), and decoding tantivy's blocks, reading
 /// the document's field norm and tabling its saturation again each time was a fifth of it.
+/// Measured (alternated, lists byte-identical): PubMed `similar --all` 3.56 → 2.99 s; 1M
+/// generated records 143.5 → 119.5 s, for 261 MB more memory (the decoded postings).
 #[derive(Default)]
 struct DfTable {
     by_hash: FxHashMap<u64, (u32, u32, u32)>,
