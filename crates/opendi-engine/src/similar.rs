@@ -485,7 +485,27 @@ struct SegmentParts {
     alive: Option<AliveBitSet>,
     rids: Column<u64>,
     clusters: Column<u64>,
+    /// Each document's (record id, cluster) when many lists are computed, read from the two
+    /// columns once ([`NONE`] where a column has no value): the ranking reads them for the
+    /// best few hundred documents of every record, and decoding the columns' blocks each time
+    /// was 7% of the all-records job at 1M records (then 99.8 → 96.0 s, alternated).
+    ids: Vec<(u64, u64)>,
     max_doc: u32,
+}
+
+/// "No value" in [`SegmentParts::ids`].
+const NONE: u64 = u64::MAX;
+
+impl SegmentParts {
+    /// The record id and cluster of a document (its own id when it has no cluster).
+    #[inline]
+    fn ids_of(&self, doc: DocId) -> Option<(u64, u64)> {
+        if let Some(&(rid, cluster)) = self.ids.get(doc as usize) {
+            return (rid != NONE).then_some((rid, if cluster == NONE { rid } else { cluster }));
+        }
+        let rid = self.rids.first(doc)?;
+        Some((rid, self.clusters.first(doc).unwrap_or(rid)))
+    }
 }
 
 /// Computes neighbour lists over one searcher (a committed state of the index).
@@ -552,6 +572,7 @@ impl<'a> Computer<'a> {
                 alive: seg.alive_bitset().cloned(),
                 rids: seg.fast_fields().u64("rid")?,
                 clusters: seg.fast_fields().u64("cluster")?,
+                ids: Vec::new(),
                 max_doc: seg.max_doc(),
             });
         }
@@ -582,6 +603,14 @@ impl<'a> Computer<'a> {
     /// merged pass over the segments' term dictionaries.
     pub fn for_many(searcher: &'a Searcher, field: Field, tuning: &'a Tuning) -> Result<Self> {
         let mut c = Self::new(searcher, field, tuning)?;
+        for seg in &mut c.segments {
+            seg.ids = (0..seg.max_doc)
+                .map(|doc| {
+                    let rid = seg.rids.first(doc).unwrap_or(NONE);
+                    (rid, seg.clusters.first(doc).unwrap_or(NONE))
+                })
+                .collect();
+        }
         let mut table = DfTable::default();
         {
             let dicts: Vec<_> = c.segments.iter().map(|s| s.inverted.terms()).collect();
@@ -838,10 +867,9 @@ impl<'a> Computer<'a> {
             }
             local.sort_by(order);
             for &(score, doc) in local.iter() {
-                let Some(other) = seg.rids.first(doc) else {
+                let Some((other, other_cluster)) = seg.ids_of(doc) else {
                     continue;
                 };
-                let other_cluster = seg.clusters.first(doc).unwrap_or(other);
                 if other == rid as u64 || other_cluster == cluster {
                     continue;
                 }
