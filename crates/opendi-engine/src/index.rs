@@ -87,8 +87,9 @@ pub struct Fields {
     pub clustered: Field,
     pub citations: Field,
     pub reanalyses: Field,
-    /// The similarity features of the record (see `similar.rs`), verbatim tokens: the
-    /// inverted index that similar lists are computed over. Not searched by queries.
+    /// The entity features of the record (see `similar.rs`), verbatim tokens: with the words
+    /// of the title, description and protocol fields, the inverted index that similar lists
+    /// are computed over. Not searched by queries.
     pub sim: Field,
 }
 
@@ -105,6 +106,16 @@ pub const FACETS: [(&str, &str); 7] = [
 
 /// The facets counted over string columns (all but the year), in [`FACETS`] order.
 const STRING_FACETS: &[(&str, &str)] = FACETS.split_at(6).0;
+
+/// The analyzer of the text fields: tantivy's `en_stem`, the same tokens, with the stems it
+/// computed remembered.
+pub(crate) fn text_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(crate::stem::MemoStemmer)
+        .build()
+}
 
 fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
@@ -413,14 +424,7 @@ impl SearchIndex {
             index.set_multithread_executor(threads)?;
         }
         // tantivy's `en_stem`, the same tokens, with the stems it computed remembered.
-        index.tokenizers().register(
-            TEXT_TOKENIZER,
-            TextAnalyzer::builder(SimpleTokenizer::default())
-                .filter(RemoveLongFilter::limit(40))
-                .filter(LowerCaser)
-                .filter(crate::stem::MemoStemmer)
-                .build(),
-        );
+        index.tokenizers().register(TEXT_TOKENIZER, text_analyzer());
         index.tokenizers().register(
             FEATURE_TOKENIZER,
             crate::similar::FeatureTokenizer::default(),

@@ -762,9 +762,9 @@ impl Engine {
         redo.extend(self.store.similar_listing(&ids)?);
         let searcher = self.index.searcher();
         let computer = if redo.len() > 1_000 {
-            similar::Computer::for_many(&searcher, self.index.fields.sim, &self.tuning)?
+            similar::Computer::for_many(&searcher, &self.index.fields, &self.tuning)?
         } else {
-            similar::Computer::new(&searcher, self.index.fields.sim, &self.tuning)?
+            similar::Computer::new(&searcher, &self.index.fields, &self.tuning)?
         };
         let mut scratch = similar::Scratch::default();
         let mut lists: BTreeMap<i64, Vec<Neighbour>> = BTreeMap::new();
@@ -857,7 +857,7 @@ impl Engine {
         }
         let total = ids.len() as u64;
         let searcher = self.index.searcher();
-        let computer = similar::Computer::for_many(&searcher, self.index.fields.sim, &self.tuning)?;
+        let computer = similar::Computer::for_many(&searcher, &self.index.fields, &self.tuning)?;
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
@@ -1032,7 +1032,7 @@ impl Engine {
             return Ok(Some(list));
         }
         let searcher = self.index.searcher();
-        let computer = similar::Computer::new(&searcher, self.index.fields.sim, &self.tuning)?;
+        let computer = similar::Computer::new(&searcher, &self.index.fields, &self.tuning)?;
         let found = self.similar_list(&computer, rec, &mut similar::Scratch::default())?;
         Ok(Some(Self::neighbours_of(found)))
     }
@@ -1288,9 +1288,9 @@ mod tests {
             searcher.segment_readers().len() > 1,
             "the test wants several segments"
         );
-        let field = e.index.fields.sim;
-        let one = similar::Computer::new(&searcher, field, &e.tuning).unwrap();
-        let many = similar::Computer::for_many(&searcher, field, &e.tuning).unwrap();
+        let fields = &e.index.fields;
+        let one = similar::Computer::new(&searcher, fields, &e.tuning).unwrap();
+        let many = similar::Computer::for_many(&searcher, fields, &e.tuning).unwrap();
         let (mut a, mut b) = (similar::Scratch::default(), similar::Scratch::default());
         let mut compared = 0;
         for k in e.store.live_keys(0, 1000).unwrap() {
