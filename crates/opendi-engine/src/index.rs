@@ -36,9 +36,11 @@ const TEXT_TOKENIZER: &str = "en_stem";
 const FEATURE_TOKENIZER: &str = "features";
 
 /// What the documents of a committed index mean beyond its schema, recorded in the commit
-/// payload after the seq. Layout 2: private records are not indexed (layout 1 indexed them),
-/// so an index of layout 1 is rebuilt from the store on open.
-const LAYOUT: &str = "layout=2";
+/// payload after the seq; an index of an earlier layout is rebuilt from the store on open.
+/// Layout 2: private records are not indexed (layout 1 indexed them). Layout 3: the `sim`
+/// field holds a record's entity features only (layout 2 held its words too, which the
+/// similar lists now read from the text fields).
+const LAYOUT: &str = "layout=3";
 
 /// Whether a committed index was written with the current [`LAYOUT`] (an index never
 /// committed holds nothing, so it is current too).

@@ -193,6 +193,33 @@ fn a_rebuilt_index_holds_each_record_once_in_its_latest_version() {
     assert_eq!(search(&e, "ST000001")[0], "ST000001");
 }
 
+/// An index committed under an earlier layout (here: layout 2, whose `sim` field also held the
+/// records' words) is rebuilt from the store on open, and then carries the current layout.
+#[test]
+fn an_index_of_an_earlier_layout_is_rebuilt_on_open() {
+    let Some(batch) = changes("omicsdi-xml/ddi-annotation") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let records = {
+        let e = Engine::open(EngineConfig::new(dir.path())).unwrap();
+        e.apply(&batch, 1).unwrap();
+        e.commit().unwrap();
+        e.stats().unwrap().indexed_documents
+    };
+    let meta = dir.path().join("index").join("meta.json");
+    let current = std::fs::read_to_string(&meta).unwrap();
+    assert!(current.contains("layout=3"), "{current}");
+    std::fs::write(&meta, current.replace("layout=3", "layout=2")).unwrap();
+    let e = Engine::open(EngineConfig::new(dir.path())).unwrap();
+    let stats = e.stats().unwrap();
+    assert_eq!(stats.indexed_documents, records);
+    assert_eq!(stats.index_seq, stats.store.last_seq);
+    let rebuilt = std::fs::read_to_string(&meta).unwrap();
+    assert!(rebuilt.contains("layout=3"), "{rebuilt}");
+    assert_eq!(search(&e, "ST000001")[0], "ST000001");
+}
+
 #[test]
 fn lookup_by_any_accession_facets_and_similar() {
     let Some(mut batch) = changes("omicsdi-xml/ddi-annotation") else {
