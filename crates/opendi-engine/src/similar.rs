@@ -525,6 +525,8 @@ struct Looked {
 /// The fields features are looked up in, by source: the `sim` field holds the entities, the
 /// text fields after it the words.
 const SIM: usize = 0;
+/// How many fields features are looked up in: `sim`, title, description, protocol.
+const SOURCES: usize = 4;
 
 /// One field features are looked up in.
 struct Source {
@@ -658,7 +660,7 @@ impl<'a> Computer<'a> {
     pub fn new(searcher: &'a Searcher, fields: &Fields, tuning: &'a Tuning) -> Result<Self> {
         let n = searcher.num_docs().max(1);
         // (field, how many times its tokens count in a record's features)
-        let wanted = [
+        let wanted: [(Field, f32); SOURCES] = [
             (fields.sim, 1.0),
             (fields.title, 2.0),
             (fields.description, 1.0),
@@ -806,7 +808,7 @@ impl<'a> Computer<'a> {
     /// word), the records having it are at least as many as in any one field and at most
     /// the sum.
     fn worth_decoding(&self, places: &[(usize, usize, TermInfo)]) -> bool {
-        let mut by_source = [0u64; 4];
+        let mut by_source = [0u64; SOURCES];
         for &(_, source, ref info) in places {
             by_source[source] += u64::from(info.doc_freq);
         }
@@ -818,9 +820,9 @@ impl<'a> Computer<'a> {
     ///
     /// A word's term frequency is its count in the title (twice), the description and the
     /// protocols, and the length it is saturated by is the record's number of features, as
-    /// when the words were indexed a second time in one field of their own (which the
-    /// similar lists measured best: summing a BM25 per field, the title's boosted 4x, made
-    /// PubMed's similar nDCG@10 0.4121 against 0.4164).
+    /// when the words were indexed a second time in one field of their own. Measured on
+    /// PubMed (similar nDCG@10, BM25 `b` 0.5): 0.4173 this way, 0.4164 with the words in
+    /// `sim`, 0.4121 summing a BM25 per field with the title boosted 4x.
     fn decode_merged(
         &self,
         group: &[(usize, usize, TermInfo)],
