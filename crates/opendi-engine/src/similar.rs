@@ -515,7 +515,7 @@ struct Looked {
     /// Its document frequency (over all segments; for a word, the records having it in any
     /// of the text fields).
     df: u32,
-    /// Its range in the [`DfTable`]'s spans, when the table is used.
+    /// Its range in the [`DfTable`]'s spans with the table, else in `Scratch::own_spans`.
     spans: (usize, usize),
     /// Its postings' range per segment: in the [`DfTable`]'s `postings` with the table, else
     /// in the postings [`Computer::look_up`] decoded for this record.
@@ -618,8 +618,10 @@ pub(crate) struct Scratch {
     /// Every posting's (document, contribution), feature after feature and segment after
     /// segment: the reasons of the records listed are looked up in it.
     contributions: Vec<(DocId, f32)>,
-    /// Without the table: the postings of the record's features, decoded by `look_up`.
+    /// Without the table: the postings of the record's features, decoded by `look_up`, and
+    /// their (segment, range in `own`), as the table's `postings` and `spans`.
     own: Vec<(DocId, f32)>,
+    own_spans: Vec<(u32, usize, usize)>,
     /// Where one field's postings of a word are decoded before they join the others'.
     field: Vec<(DocId, f32)>,
     merged: Vec<(DocId, f32)>,
@@ -771,14 +773,8 @@ impl<'a> Computer<'a> {
                 }
                 places.sort_by_key(|&(seg, source, _)| (seg, source));
                 let (start, from) = (table.spans.len(), table.postings.len());
-                for group in places.chunk_by(|a, b| a.0 == b.0) {
-                    let at = table.postings.len();
-                    c.decode_merged(group, &mut table.postings, &mut scratch)?;
-                    table
-                        .spans
-                        .push((group[0].0 as u32, at, table.postings.len()));
-                }
-                let df = table.postings.len() - from;
+                let df =
+                    c.decode_places(&places, &mut table.postings, &mut table.spans, &mut scratch)?;
                 if df < 2 || df as u64 > c.max_df {
                     table.spans.truncate(start);
                     table.postings.truncate(from);
@@ -813,6 +809,25 @@ impl<'a> Computer<'a> {
             by_source[source] += u64::from(info.doc_freq);
         }
         by_source.iter().sum::<u64>() >= 2 && by_source.iter().all(|&df| df <= self.max_df)
+    }
+
+    /// Appends the postings of a term found in `places` (segment, source, where; in that
+    /// order), one merged list per segment, to `out`, and each list's (segment, range in
+    /// `out`) to `spans`. Returns the term's document frequency: the postings appended.
+    fn decode_places(
+        &self,
+        places: &[(usize, usize, TermInfo)],
+        out: &mut Vec<(DocId, f32)>,
+        spans: &mut Vec<(u32, usize, usize)>,
+        scratch: &mut Scratch,
+    ) -> Result<usize> {
+        let from = out.len();
+        for group in places.chunk_by(|a, b| a.0 == b.0) {
+            let at = out.len();
+            self.decode_merged(group, out, scratch)?;
+            spans.push((group[0].0 as u32, at, out.len()));
+        }
+        Ok(out.len() - from)
     }
 
     /// Appends the postings of one term in one segment, found in `group` (segment, source,
@@ -937,6 +952,7 @@ impl<'a> Computer<'a> {
                 )
             }));
         scratch.own.clear();
+        scratch.own_spans.clear();
         let mut text = Vec::new();
         let mut other = Vec::new();
         for (token, n, key, term, sources) in features {
@@ -944,7 +960,6 @@ impl<'a> Computer<'a> {
                 continue;
             };
             let mut spans = (0, 0);
-            let mut decoded = Vec::new();
             let df = match &self.df_table {
                 Some(table) => match table.by_hash.get(&key) {
                     Some(&(df, start, end)) => {
@@ -958,17 +973,15 @@ impl<'a> Computer<'a> {
                     if !self.worth_decoding(&places) {
                         continue;
                     }
-                    decoded = vec![None; self.segments.len()];
-                    let from = scratch.own.len();
-                    let mut own = std::mem::take(&mut scratch.own);
-                    for group in places.chunk_by(|a, b| a.0 == b.0) {
-                        let at = own.len();
-                        self.decode_merged(group, &mut own, scratch)?;
-                        decoded[group[0].0] = Some((at, own.len()));
-                    }
-                    let df = (own.len() - from) as u64;
-                    scratch.own = own;
-                    df
+                    let (mut own, mut own_spans) = (
+                        std::mem::take(&mut scratch.own),
+                        std::mem::take(&mut scratch.own_spans),
+                    );
+                    let start = own_spans.len();
+                    let df = self.decode_places(&places, &mut own, &mut own_spans, scratch)?;
+                    spans = (start, own_spans.len());
+                    (scratch.own, scratch.own_spans) = (own, own_spans);
+                    df as u64
                 }
             };
             // df 1 is the record itself (it is indexed before its list is computed). The
@@ -985,7 +998,7 @@ impl<'a> Computer<'a> {
                 idf,
                 df: df as u32,
                 spans,
-                decoded,
+                decoded: Vec::new(),
             };
             if kind.is_text() {
                 text.push(l);
@@ -1014,13 +1027,15 @@ impl<'a> Computer<'a> {
             kept += 1;
         }
         text.truncate(kept);
-        // With the table, the features kept find their decoded postings per segment.
-        if let Some(table) = &self.df_table {
-            for l in text.iter_mut() {
-                l.decoded = vec![None; self.segments.len()];
-                for &(seg, from, to) in &table.spans[l.spans.0..l.spans.1] {
-                    l.decoded[seg as usize] = Some((from, to));
-                }
+        // The features kept find their decoded postings per segment.
+        let all_spans = match &self.df_table {
+            Some(table) => &table.spans,
+            None => &scratch.own_spans,
+        };
+        for l in text.iter_mut() {
+            l.decoded = vec![None; self.segments.len()];
+            for &(seg, from, to) in &all_spans[l.spans.0..l.spans.1] {
+                l.decoded[seg as usize] = Some((from, to));
             }
         }
         Ok(text)
