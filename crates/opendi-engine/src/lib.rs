@@ -627,7 +627,7 @@ impl Engine {
     /// compressing, building its index document), so that it can run on another thread than
     /// the single writer. Optional: [`Engine::apply`] does what was not prepared.
     pub fn prepare(&self, r: &mut NewRecord) -> Result<()> {
-        let mut p = store::encode(r)?;
+        let mut p = store::encode(r, self.store.packer())?;
         if self.store.shared() {
             // Indexed by following the change log (see `apply_shared`): no document needed.
             r.prepared = Some(p);

@@ -782,3 +782,85 @@ fn curations_match_the_embedded_store() {
         Err(opendi_engine::EngineError::Invalid(_))
     ));
 }
+
+/// Enough records for the stores to train their dictionaries (`store/packing.rs`).
+fn many_records() -> Vec<Change> {
+    const WORDS: &[&str] = &[
+        "liver",
+        "marrow",
+        "kidney",
+        "proteome",
+        "methylation",
+        "cohort",
+    ];
+    (0..opendi_engine::store::packing::SAMPLES + 150)
+        .map(|i| {
+            let title = format!(
+                "{} and {} of donor {} in study {}",
+                WORDS[i % WORDS.len()],
+                WORDS[i / 5 % WORDS.len()],
+                i * 7919 % 1000,
+                i / 13
+            );
+            upsert("test", &format!("MANY{i:05}"), &title)
+        })
+        .collect()
+}
+
+#[test]
+fn both_stores_train_the_same_dictionaries_and_a_migration_carries_them() {
+    let Some(pg) = Cluster::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let lite = SqliteStore::open(&dir.path().join("store.sqlite")).unwrap();
+    let pgs = PgStore::open(&pg.url()).unwrap();
+    let batch = many_records();
+    for chunk in batch.chunks(100) {
+        lite.apply(chunk, 5).unwrap();
+        pgs.apply(chunk, 5).unwrap();
+    }
+    let dictionaries = |s: &dyn Transfer| {
+        let mut d = s.export_dictionaries().unwrap();
+        d.sort_by(|a, b| a.kind.cmp(&b.kind));
+        d
+    };
+    let dicts = dictionaries(&lite);
+    assert_eq!(
+        dicts.iter().map(|d| d.kind.as_str()).collect::<Vec<_>>(),
+        ["dataset", "raw test"]
+    );
+    // Trained on the same records in the same order, they are the same: so are the blobs.
+    assert_eq!(dictionaries(&pgs), dicts);
+    assert_eq!(everything(&lite), everything(&pgs));
+
+    // PostgreSQL to a new embedded store: dictionaries first, then blobs as they are; every
+    // record reads back, there and after reopening.
+    let back_dir = tempfile::tempdir().unwrap();
+    let back_path = back_dir.path().join("store.sqlite");
+    let back = SqliteStore::open(&back_path).unwrap();
+    copy(&pgs, &back, |_, _| {}).unwrap();
+    assert_eq!(dictionaries(&back), dicts);
+    assert_eq!(everything(&back), everything(&lite));
+    drop(back);
+    let back = SqliteStore::open(&back_path).unwrap();
+    for (i, change) in batch.iter().enumerate() {
+        let Change::Upsert(r) = change else {
+            unreachable!()
+        };
+        let id = back.by_key("test", &r.dataset.accession).unwrap().unwrap();
+        assert_eq!(
+            back.get(id).unwrap().unwrap().dataset,
+            r.dataset,
+            "record {i}"
+        );
+        assert_eq!(back.raw(id).unwrap().unwrap(), r.raw, "raw of record {i}");
+        assert_eq!(
+            pgs.raw(id).unwrap().unwrap(),
+            r.raw,
+            "raw of record {i} in PostgreSQL"
+        );
+    }
+    // The migrated store packs new records with the dictionaries it received.
+    back.apply(&[upsert("test", "AFTER", "liver and marrow of donor 1")], 6)
+        .unwrap();
+    assert_eq!(back.export_dictionaries().unwrap().len(), 2);
+}

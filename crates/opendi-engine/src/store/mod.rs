@@ -2,6 +2,7 @@
 //! tombstones, shared publications and counters. The index is derived from it and can always
 //! be rebuilt from its change log (`seq`).
 
+pub mod packing;
 mod postgres;
 pub(crate) mod sqlite;
 pub mod transfer;
@@ -68,13 +69,13 @@ impl NewRecord {
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub hash: [u8; 32],
-    /// lz4-compressed JSON of the normalized record.
+    /// The normalized record's JSON, packed (`packing.rs`).
     pub dataset: Vec<u8>,
-    /// lz4-compressed raw source text, with `dataset`'s JSON as the dictionary (see
-    /// `sqlite::pack_raw`).
+    /// The raw source text, packed: with its format's dictionary, or (before there is one)
+    /// with `dataset`'s JSON as the dictionary (see `sqlite::pack_raw`).
     pub raw: Vec<u8>,
     pub diagnostics: String,
-    /// lz4-compressed JSON of the record's own publication, if it is one.
+    /// The packed JSON of the record's own publication, if it is one.
     pub publication: Option<Vec<u8>>,
     /// The record's index document, without its record id (known only once stored).
     pub document: Option<tantivy::TantivyDocument>,
@@ -290,6 +291,8 @@ pub trait Store: Send + Sync {
     fn shared(&self) -> bool {
         false
     }
+    /// How this store compresses its blobs (its dictionaries): what [`encode`] packs with.
+    fn packer(&self) -> &packing::Packer;
 }
 
 /// What [`Store::apply`] did.

@@ -6,7 +6,8 @@
 //! one thing this store must guarantee beyond SQLite's semantics is that the change log can be
 //! followed: see [`SEQ_LOCK`].
 
-use super::sqlite::{encode, hex, pack, unpack, unpack_raw};
+use super::packing::{Dictionary, Packer};
+use super::sqlite::{encode, hex, pack};
 use super::{
     Applied, Change, ChangeFilter, ChangeRow, Counters, Curated, Curation, CurationAction,
     HistoryEntry, LinkCounts, Neighbour, Outcome, Prepared, RecordKey, RecordRef, Relations, Store,
@@ -50,7 +51,23 @@ const SIMILAR_LOCK: i64 = 0x6f70_656e_6469_0003;
 
 /// Schema migrations, applied in order on open; `schema_version` records the ones applied.
 /// Never edit a released step: append a new one.
-const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_V1), (2, SCHEMA_V2), (3, SCHEMA_V3)];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, SCHEMA_V1),
+    (2, SCHEMA_V2),
+    (3, SCHEMA_V3),
+    (4, SCHEMA_V4),
+];
+
+/// The zstd dictionaries blobs are packed with (see `packing.rs`), trained and saved as in
+/// the embedded store.
+const SCHEMA_V4: &str = r#"
+CREATE TABLE dictionaries (
+    id BIGINT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    data BYTEA NOT NULL,
+    created BIGINT NOT NULL
+);
+"#;
 
 /// Curators' decisions about pairs of records, as in the embedded store (see the comment
 /// there): by repository and accession, the pair in canonical order.
@@ -179,6 +196,54 @@ const RETRY_FOR: Duration = Duration::from_secs(60);
 
 pub struct PgStore {
     pub(super) pool: Pool,
+    packer: Packer,
+}
+
+/// Writes the dictionaries `packer` trained and has not saved, in the transaction that writes
+/// blobs packed with them (as the embedded store does); their ids.
+fn save_dictionaries(tx: &mut postgres::Transaction<'_>, packer: &Packer) -> Attempt<Vec<u32>> {
+    let unsaved = packer.unsaved();
+    for d in &unsaved {
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |t| t.as_millis() as i64);
+        tx.execute(
+            "INSERT INTO dictionaries (id, kind, data, created) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+            &[&i64::from(d.id), &d.kind, &d.data, &created],
+        )?;
+        let held: Vec<u8> = tx
+            .query_one(
+                "SELECT data FROM dictionaries WHERE id = $1",
+                &[&i64::from(d.id)],
+            )?
+            .try_get(0)?;
+        if held != d.data {
+            return Err(Failure::Other(EngineError::Corrupt(format!(
+                "another dictionary of id {} is in the database",
+                d.id
+            ))));
+        }
+    }
+    Ok(unsaved.into_iter().map(|d| d.id).collect())
+}
+
+/// The dictionary of zstd id `id`, read on `c`.
+fn load_dictionary(c: &mut postgres::Client, id: u32) -> Result<Option<Dictionary>> {
+    let read = |c: &mut postgres::Client| -> std::result::Result<_, postgres::Error> {
+        let row = c.query_opt(
+            "SELECT kind, data FROM dictionaries WHERE id = $1",
+            &[&i64::from(id)],
+        )?;
+        row.map(|r| {
+            Ok(Dictionary {
+                id,
+                kind: r.try_get(0)?,
+                data: r.try_get(1)?,
+            })
+        })
+        .transpose()
+    };
+    read(c).map_err(|e| EngineError::Database(e.to_string()))
 }
 
 /// A failure inside one attempt: a database error (perhaps worth retrying) or anything else.
@@ -277,7 +342,10 @@ impl PgStore {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| EngineError::Database(format!("cannot connect to the database: {e}")))?;
-        let store = PgStore { pool };
+        let mut store = PgStore {
+            pool,
+            packer: Packer::new(Vec::new(), true),
+        };
         store.run(|c| {
             let mut tx = c.transaction()?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
@@ -299,6 +367,8 @@ impl PgStore {
             tx.commit()?;
             Ok(())
         })?;
+        let saved = super::transfer::Transfer::export_dictionaries(&store)?;
+        store.packer = Packer::new(saved, true);
         Ok(store)
     }
 
@@ -327,7 +397,12 @@ impl PgStore {
         }
     }
 
-    fn record(row: &Row) -> Attempt<StoredRecord> {
+    /// Decompresses one of the store's blobs, reading a dictionary it has not seen on `c`.
+    fn unpack(&self, c: &mut postgres::Client, blob: &[u8]) -> Result<Vec<u8>> {
+        self.packer.unpack(blob, |id| load_dictionary(c, id))
+    }
+
+    fn record(&self, c: &mut postgres::Client, row: &Row) -> Attempt<StoredRecord> {
         let hash: Vec<u8> = row.try_get("content_hash")?;
         let ds: Vec<u8> = row.try_get("dataset")?;
         let diags: String = row.try_get("diagnostics")?;
@@ -343,7 +418,7 @@ impl PgStore {
             last_ingested: row.try_get("last_ingested")?,
             deleted: row.try_get("deleted")?,
             seq: row.try_get("seq")?,
-            dataset: serde_json::from_slice(&unpack(&ds)?)?,
+            dataset: serde_json::from_slice(&self.unpack(c, &ds)?)?,
             diagnostics: serde_json::from_str::<Vec<Diagnostic>>(&diags)?,
         })
     }
@@ -671,12 +746,16 @@ fn apply_run(
 }
 
 impl Store for PgStore {
+    fn packer(&self) -> &Packer {
+        &self.packer
+    }
+
     fn apply(&self, batch: &[Change], now: i64) -> Result<Applied> {
         // Encoding is database-free: do it once, outside the transaction and its lock.
         let encoded = batch
             .iter()
             .map(|c| match c {
-                Change::Upsert(r) if r.prepared.is_none() => encode(r).map(Some),
+                Change::Upsert(r) if r.prepared.is_none() => encode(r, &self.packer).map(Some),
                 _ => Ok(None),
             })
             .collect::<Result<Vec<_>>>()?;
@@ -712,7 +791,9 @@ impl Store for PgStore {
                 start = end;
             }
             let touched = finish_links(&mut tx, &work, &mut seq)?;
+            let dictionaries = save_dictionaries(&mut tx, &self.packer)?;
             tx.commit()?;
+            self.packer.saved(&dictionaries);
             Ok(Applied {
                 outcomes: out,
                 touched,
@@ -724,7 +805,7 @@ impl Store for PgStore {
         let sql = format!("SELECT {RECORD_COLS} FROM records WHERE id = $1");
         self.run(|c| {
             c.query_opt(sql.as_str(), &[&id])?
-                .map(|r| Self::record(&r))
+                .map(|r| self.record(c, &r))
                 .transpose()
         })
     }
@@ -738,7 +819,8 @@ impl Store for PgStore {
             .into_iter()
             .map(|r| {
                 let blob: Vec<u8> = r.try_get(1)?;
-                let head: opendi_model::DatasetHead = serde_json::from_slice(&unpack(&blob)?)?;
+                let head: opendi_model::DatasetHead =
+                    serde_json::from_slice(&self.unpack(c, &blob)?)?;
                 Ok((r.try_get(0)?, head.into()))
             })
             .collect()
@@ -753,7 +835,9 @@ impl Store for PgStore {
                 .transpose()?;
             Ok(row
                 .map(|(raw, ds)| {
-                    unpack_raw(&raw, &ds).map(|v| String::from_utf8_lossy(&v).into_owned())
+                    self.packer
+                        .unpack_raw(&raw, &ds, |id| load_dictionary(c, id))
+                        .map(|v| String::from_utf8_lossy(&v).into_owned())
                 })
                 .transpose()?)
         })
@@ -803,7 +887,7 @@ impl Store for PgStore {
                     ingested: r.try_get(4)?,
                     replaced: r.try_get(5)?,
                     deleted: r.try_get(6)?,
-                    dataset: serde_json::from_slice(&unpack(&ds)?)?,
+                    dataset: serde_json::from_slice(&self.unpack(c, &ds)?)?,
                 });
             }
             Ok(out)
@@ -816,7 +900,7 @@ impl Store for PgStore {
             let rows = c.query(sql.as_str(), &[&after, &(limit as i64)])?;
             rows.iter()
                 .map(|r| {
-                    let record = Self::record(r)?;
+                    let record = self.record(c, r)?;
                     Ok(ChangeRow {
                         seq: record.seq,
                         record,
@@ -860,7 +944,7 @@ impl Store for PgStore {
                 let Some(v) = v else { continue };
                 if let Some(row) = c.query_opt(sql, &[&v])? {
                     let data: Vec<u8> = row.try_get(0)?;
-                    return Ok(Some(serde_json::from_slice(&unpack(&data)?)?));
+                    return Ok(Some(serde_json::from_slice(&self.unpack(c, &data)?)?));
                 }
             }
             Ok(None)
@@ -1177,7 +1261,7 @@ impl Store for PgStore {
             )?
             .iter()
             .map(|r| {
-                let record = Self::record(r)?;
+                let record = self.record(c, r)?;
                 Ok(ChangeRow {
                     seq: record.seq,
                     record,

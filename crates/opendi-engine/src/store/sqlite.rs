@@ -3,8 +3,10 @@
 //! Why SQLite: it is the most tested embedded database there is, its WAL mode survives a
 //! killed process with every committed transaction intact, readers never block the writer,
 //! and SQL keeps history, tombstones and the change log simple. Records are stored as
-//! lz4-compressed JSON (normalized) and text (raw) blobs.
+//! compressed JSON (normalized) and text (raw) blobs: zstd with the store's dictionaries
+//! (`packing.rs`), lz4 before a kind has one.
 
+use super::packing::{raw_kind, Dictionary, Packer};
 use super::{
     Applied, Change, ChangeFilter, ChangeRow, Counters, Curated, Curation, CurationAction,
     HistoryEntry, LinkCounts, Neighbour, NewRecord, Outcome, RecordKey, RecordRef, Relations,
@@ -24,9 +26,25 @@ use std::sync::Mutex;
 /// silently undo curated merges and splits at the next ingest touching those clusters, so a
 /// store is marked 3 when its first curation is written, not before. A store that never had
 /// one stays 2, and older builds keep opening it.
-pub const STORE_FORMAT_VERSION: i64 = 3;
+///
+/// Format 4 adds blobs packed with zstd dictionaries (`dictionaries` table, `packing.rs`),
+/// which a build of format 3 cannot read: a store is marked 4 when its first dictionary is
+/// written. A curated store without dictionaries stays 3.
+pub const STORE_FORMAT_VERSION: i64 = 4;
 
-/// The format of a store without curations (what a new store starts as).
+/// The format of a store with curations and without dictionaries.
+pub(super) const CURATED_FORMAT_VERSION: i64 = 3;
+
+/// Raises the store's format to `version` (never lowers it).
+pub(super) fn raise_format(tx: &Connection, version: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'format_version' AND CAST(value AS INTEGER) < ?2",
+        params![version.to_string(), version],
+    )?;
+    Ok(())
+}
+
+/// The format of a store without curations and dictionaries (what a new store starts as).
 const BASE_FORMAT_VERSION: i64 = 2;
 
 /// Each connection's page cache: 64 MB (SQLite's `cache_size` in KiB when negative).
@@ -62,6 +80,13 @@ fn create_neighbour_index(conn: &Connection) -> Result<()> {
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- zstd dictionaries the blobs are packed with (see `packing.rs`), by zstd's dictionary id.
+CREATE TABLE IF NOT EXISTS dictionaries (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    data BLOB NOT NULL,
+    created INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS records (
     id INTEGER PRIMARY KEY,
     repository TEXT NOT NULL,
@@ -176,6 +201,8 @@ const MENTIONING_SHOWN: usize = 50;
 
 pub struct SqliteStore {
     pub(super) writer: Mutex<Connection>,
+    path: std::path::PathBuf,
+    pub(super) packer: Packer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -227,7 +254,7 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Vec<u8>> {
 
 /// The first bytes of a raw source packed by [`pack_raw`]. A blob of [`pack`] starts with its
 /// length, which is never 2^32 - 1 (a record is far smaller).
-const RAW_AGAINST_DATASET: [u8; 4] = [0xff; 4];
+pub(super) const RAW_AGAINST_DATASET: [u8; 4] = [0xff; 4];
 
 /// Compresses a record's raw source with its normalized JSON as the dictionary. The two repeat
 /// the same text (title, description, names): compressed alone, the raw source repeated it
@@ -242,29 +269,79 @@ pub(crate) fn pack_raw(raw: &[u8], dataset_json: &[u8]) -> Vec<u8> {
 
 /// The raw source of a record from its `raw` and `dataset` columns: packed by [`pack_raw`], or
 /// by [`pack`] alone (rows written before, tombstones).
+#[cfg(test)]
 pub(crate) fn unpack_raw(raw: &[u8], dataset: &[u8]) -> Result<Vec<u8>> {
     match raw.strip_prefix(&RAW_AGAINST_DATASET) {
-        Some(packed) => {
-            let json = unpack(dataset)?;
-            lz4_flex::block::decompress_size_prepended_with_dict(packed, &json)
-                .map_err(|e| EngineError::Corrupt(format!("lz4: {e}")))
-        }
+        Some(_) => unpack_raw_with(raw, &unpack(dataset)?),
         None => unpack(raw),
     }
 }
 
+/// A raw source packed by [`pack_raw`], with its record's JSON (unpacked).
+pub(super) fn unpack_raw_with(raw: &[u8], json: &[u8]) -> Result<Vec<u8>> {
+    let packed = raw.strip_prefix(&RAW_AGAINST_DATASET).unwrap_or(raw);
+    lz4_flex::block::decompress_size_prepended_with_dict(packed, json)
+        .map_err(|e| EngineError::Corrupt(format!("lz4: {e}")))
+}
+
+/// The store's dictionaries (oldest first), or the one of id `only`.
+pub(super) fn dictionaries(conn: &Connection, only: Option<u32>) -> Result<Vec<Dictionary>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, kind, data FROM dictionaries WHERE ?1 IS NULL OR id = ?1 ORDER BY created, id",
+    )?;
+    let rows = st.query_map([only], |r| {
+        Ok(Dictionary {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            data: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Writes the dictionaries `packer` trained and has not saved, in the transaction that writes
+/// blobs packed with them; marks the store format 4 (older builds cannot read such blobs).
+/// Their ids, to mark saved once the transaction commits.
+fn save_dictionaries(tx: &Connection, packer: &Packer) -> Result<Vec<u32>> {
+    let unsaved = packer.unsaved();
+    for d in &unsaved {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |t| t.as_millis() as i64);
+        tx.execute(
+            "INSERT OR IGNORE INTO dictionaries (id, kind, data, created) VALUES (?1, ?2, ?3, ?4)",
+            params![d.id, d.kind, d.data, now],
+        )?;
+        let held: Vec<u8> =
+            tx.query_row("SELECT data FROM dictionaries WHERE id = ?1", [d.id], |r| {
+                r.get(0)
+            })?;
+        if held != d.data {
+            return Err(EngineError::Corrupt(format!(
+                "another dictionary of id {} is in the store",
+                d.id
+            )));
+        }
+    }
+    if !unsaved.is_empty() {
+        raise_format(tx, STORE_FORMAT_VERSION)?;
+    }
+    Ok(unsaved.into_iter().map(|d| d.id).collect())
+}
+
 /// Serializes, hashes and compresses a record: the store's encoding of it.
-pub(crate) fn encode(r: &NewRecord) -> Result<super::Prepared> {
+pub(crate) fn encode(r: &NewRecord, packer: &Packer) -> Result<super::Prepared> {
     let json = serde_json::to_vec(&r.dataset)?;
+    let raw = r.raw.as_bytes();
     Ok(super::Prepared {
         hash: hash_record(r, &json),
-        dataset: pack(&json),
-        raw: pack_raw(r.raw.as_bytes(), &json),
+        dataset: packer.pack("dataset", &json, || pack(&json)),
+        raw: packer.pack(&raw_kind(&r.format), raw, || pack_raw(raw, &json)),
         diagnostics: serde_json::to_string(&r.diagnostics)?,
         publication: r
             .publication
             .as_ref()
-            .map(|p| serde_json::to_vec(p).map(|j| pack(&j)))
+            .map(|p| serde_json::to_vec(p).map(|j| packer.pack("publication", &j, || pack(&j))))
             .transpose()?,
         document: None,
     })
@@ -300,8 +377,8 @@ impl SqliteStore {
             None => {
                 writer.execute("INSERT INTO meta (key, value) VALUES ('format_version', ?1)", [BASE_FORMAT_VERSION.to_string()])?;
             }
-            // 2 is 3 without curations (see `STORE_FORMAT_VERSION`).
-            Some(Ok(v)) if v == STORE_FORMAT_VERSION || v == BASE_FORMAT_VERSION => {}
+            // 2 is 4 without curations and dictionaries (see `STORE_FORMAT_VERSION`).
+            Some(Ok(v)) if (BASE_FORMAT_VERSION..=STORE_FORMAT_VERSION).contains(&v) => {}
             Some(Ok(1)) => {
                 // Version 2 added links and clusters: derive them from the stored records.
                 tracing::info!("upgrading the store to format 2 (record links and clusters)");
@@ -324,11 +401,26 @@ impl SqliteStore {
         let readers = (0..4)
             .map(|_| open_conn(path).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
+        let packer = Packer::new(dictionaries(&writer, None)?, true);
         Ok(SqliteStore {
             writer: Mutex::new(writer),
+            path: path.to_path_buf(),
+            packer,
             readers,
             next_reader: AtomicUsize::new(0),
         })
+    }
+
+    /// Decompresses one of the store's blobs (see [`Packer::unpack`]).
+    pub(super) fn unpack(&self, blob: &[u8]) -> Result<Vec<u8>> {
+        self.packer.unpack(blob, |id| self.load_dictionary(id))
+    }
+
+    /// Reads a dictionary another process saved after this one opened the store. On a
+    /// connection of its own: the caller may hold a reader or the writer, and this happens
+    /// once per dictionary and process.
+    pub(super) fn load_dictionary(&self, id: u32) -> Result<Option<Dictionary>> {
+        Ok(dictionaries(&open_conn(&self.path)?, Some(id))?.pop())
     }
 
     pub(super) fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -364,11 +456,11 @@ impl SqliteStore {
         Ok((rec, row.get("dataset")?, row.get("diagnostics")?))
     }
 
-    fn change_rows(parts: Vec<(StoredRecord, Vec<u8>, String)>) -> Result<Vec<ChangeRow>> {
+    fn change_rows(&self, parts: Vec<(StoredRecord, Vec<u8>, String)>) -> Result<Vec<ChangeRow>> {
         parts
             .into_iter()
             .map(|p| {
-                let rec = Self::finish(p)?;
+                let rec = self.finish(p)?;
                 Ok(ChangeRow {
                     seq: rec.seq,
                     record: rec,
@@ -377,9 +469,9 @@ impl SqliteStore {
             .collect()
     }
 
-    fn finish(parts: (StoredRecord, Vec<u8>, String)) -> Result<StoredRecord> {
+    fn finish(&self, parts: (StoredRecord, Vec<u8>, String)) -> Result<StoredRecord> {
         let (mut rec, ds, diags) = parts;
-        rec.dataset = serde_json::from_slice(&unpack(&ds)?)?;
+        rec.dataset = serde_json::from_slice(&self.unpack(&ds)?)?;
         rec.diagnostics = serde_json::from_str::<Vec<Diagnostic>>(&diags)?;
         Ok(rec)
     }
@@ -389,6 +481,10 @@ const RECORD_COLS: &str =
     "id, repository, accession, version, content_hash, format, source, first_ingested, last_ingested, deleted, seq, dataset, diagnostics";
 
 impl Store for SqliteStore {
+    fn packer(&self) -> &Packer {
+        &self.packer
+    }
+
     fn apply(&self, batch: &[Change], now: i64) -> Result<Applied> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         // IMMEDIATE: the write lock is taken at BEGIN, where SQLite's busy timeout waits for
@@ -439,7 +535,7 @@ impl Store for SqliteStore {
                         let enc = match &r.prepared {
                             Some(p) => p,
                             None => {
-                                owned = encode(r)?;
+                                owned = encode(r, &self.packer)?;
                                 &owned
                             }
                         };
@@ -510,7 +606,12 @@ impl Store for SqliteStore {
                                     let data = match &enc.publication {
                                         Some(d) => std::borrow::Cow::Borrowed(d),
                                         None => {
-                                            std::borrow::Cow::Owned(pack(&serde_json::to_vec(p)?))
+                                            let json = serde_json::to_vec(p)?;
+                                            std::borrow::Cow::Owned(self.packer.pack(
+                                                "publication",
+                                                &json,
+                                                || pack(&json),
+                                            ))
                                         }
                                     };
                                     put_pub.execute(params![key, p.pmid, p.doi, p.pmcid, data])?;
@@ -561,7 +662,9 @@ impl Store for SqliteStore {
             }
         }
         let touched = finish_links(&tx, &work, &mut seq)?;
+        let dictionaries = save_dictionaries(&tx, &self.packer)?;
         tx.commit()?;
+        self.packer.saved(&dictionaries);
         Ok(Applied {
             outcomes: out,
             touched,
@@ -573,7 +676,7 @@ impl Store for SqliteStore {
         let mut st =
             conn.prepare_cached(&format!("SELECT {RECORD_COLS} FROM records WHERE id = ?1"))?;
         let parts = st.query_row([id], Self::read_record).optional()?;
-        parts.map(Self::finish).transpose()
+        parts.map(|p| self.finish(p)).transpose()
     }
 
     fn heads(&self, ids: &[i64]) -> Result<Vec<(i64, Dataset)>> {
@@ -592,7 +695,7 @@ impl Store for SqliteStore {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
             .map(|(id, blob)| {
-                let head: opendi_model::DatasetHead = serde_json::from_slice(&unpack(&blob)?)?;
+                let head: opendi_model::DatasetHead = serde_json::from_slice(&self.unpack(&blob)?)?;
                 Ok((id, head.into()))
             })
             .collect()
@@ -607,8 +710,13 @@ impl Store for SqliteStore {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        row.map(|(raw, ds)| unpack_raw(&raw, &ds).map(|v| String::from_utf8_lossy(&v).into_owned()))
-            .transpose()
+        drop(conn);
+        row.map(|(raw, ds)| {
+            self.packer
+                .unpack_raw(&raw, &ds, |id| self.load_dictionary(id))
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+        })
+        .transpose()
     }
 
     fn get_by_key(&self, repository: &str, accession: &str) -> Result<Option<StoredRecord>> {
@@ -619,7 +727,7 @@ impl Store for SqliteStore {
         let parts = st
             .query_row(params![repository, accession], Self::read_record)
             .optional()?;
-        parts.map(Self::finish).transpose()
+        parts.map(|p| self.finish(p)).transpose()
     }
 
     fn by_key(&self, repository: &str, accession: &str) -> Result<Option<i64>> {
@@ -663,7 +771,7 @@ impl Store for SqliteStore {
         let mut out = Vec::new();
         for row in rows {
             let (version, content_hash, format, source, ingested, replaced, deleted, ds) = row?;
-            let dataset = serde_json::from_slice(&unpack(&ds)?)?;
+            let dataset = serde_json::from_slice(&self.unpack(&ds)?)?;
             out.push(HistoryEntry {
                 version,
                 content_hash,
@@ -686,7 +794,7 @@ impl Store for SqliteStore {
         let parts = st
             .query_map(params![after, limit as i64], Self::read_record)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        Self::change_rows(parts)
+        self.change_rows(parts)
     }
 
     fn last_seq(&self) -> Result<i64> {
@@ -712,7 +820,7 @@ impl Store for SqliteStore {
                 "SELECT data FROM publications WHERE {col} = ?1 LIMIT 1"
             ))?;
             if let Some(data) = st.query_row([v], |r| r.get::<_, Vec<u8>>(0)).optional()? {
-                return Ok(Some(serde_json::from_slice(&unpack(&data)?)?));
+                return Ok(Some(serde_json::from_slice(&self.unpack(&data)?)?));
             }
         }
         Ok(None)
@@ -892,7 +1000,7 @@ impl Store for SqliteStore {
                     })
                     .optional()?;
                 if let Some((parts, head)) = row.filter(|(parts, _)| !parts.0.deleted) {
-                    out.push((Self::finish(parts)?, head));
+                    out.push((self.finish(parts)?, head));
                 }
             }
         }
@@ -1046,10 +1154,7 @@ impl Store for SqliteStore {
             )?);
         }
         let touched = finish_links(&tx, &work, &mut seq)?;
-        tx.execute(
-            "UPDATE meta SET value = ?1 WHERE key = 'format_version'",
-            [STORE_FORMAT_VERSION.to_string()],
-        )?;
+        raise_format(&tx, CURATED_FORMAT_VERSION)?;
         tx.commit()?;
         Ok(Curated { touched })
     }
@@ -1115,7 +1220,7 @@ impl Store for SqliteStore {
                 Self::read_record,
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        Self::change_rows(parts)
+        self.change_rows(parts)
     }
 
     fn live_keys(&self, offset: u64, limit: usize) -> Result<Vec<RecordKey>> {

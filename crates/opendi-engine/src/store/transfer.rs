@@ -4,6 +4,7 @@
 //! unchanged), so nothing is re-encoded and a node's search index stays valid across a
 //! migration: it names records by id and remembers the last seq it holds.
 
+use super::packing::Dictionary;
 use super::postgres::{Attempt, PgStore};
 use super::sqlite::SqliteStore;
 use super::{Curation, Store};
@@ -88,6 +89,10 @@ pub trait Transfer: Store {
     fn import_curations(&self, rows: &[Curation]) -> Result<()>;
     /// Called once after the last import (PostgreSQL moves its id sequence past the ids).
     fn finish_import(&self) -> Result<()>;
+    /// The zstd dictionaries the store's blobs are packed with (see `packing.rs`).
+    fn export_dictionaries(&self) -> Result<Vec<Dictionary>>;
+    /// Writes dictionaries as they are, and packs with them from now on.
+    fn import_dictionaries(&self, rows: &[Dictionary]) -> Result<()>;
 }
 
 impl Transfer for SqliteStore {
@@ -316,16 +321,36 @@ impl Transfer for SqliteStore {
                 ])?;
             }
         }
-        // A store with curations is format 3 (see `STORE_FORMAT_VERSION`).
-        tx.execute(
-            "UPDATE meta SET value = ?1 WHERE key = 'format_version'",
-            [super::sqlite::STORE_FORMAT_VERSION.to_string()],
-        )?;
+        // A store with curations is format 3 at least (see `STORE_FORMAT_VERSION`).
+        super::sqlite::raise_format(&tx, super::sqlite::CURATED_FORMAT_VERSION)?;
         tx.commit()?;
         Ok(())
     }
 
     fn finish_import(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn export_dictionaries(&self) -> Result<Vec<Dictionary>> {
+        super::sqlite::dictionaries(&self.reader(), None)
+    }
+
+    fn import_dictionaries(&self, rows: &[Dictionary]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction()?;
+        for (n, d) in rows.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO dictionaries (id, kind, data, created) VALUES (?1, ?2, ?3, ?4)",
+                params![d.id, d.kind, d.data, n as i64],
+            )?;
+        }
+        // A store with dictionaries is format 4 (see `STORE_FORMAT_VERSION`).
+        super::sqlite::raise_format(&tx, super::sqlite::STORE_FORMAT_VERSION)?;
+        tx.commit()?;
+        rows.iter().for_each(|d| self.packer.adopt(d));
         Ok(())
     }
 }
@@ -578,6 +603,44 @@ impl Transfer for PgStore {
             Ok(())
         })
     }
+
+    fn export_dictionaries(&self) -> Result<Vec<Dictionary>> {
+        self.run(|c| {
+            let rows = c.query(
+                "SELECT id, kind, data FROM dictionaries ORDER BY created, id",
+                &[],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    Ok(Dictionary {
+                        id: u32::try_from(r.try_get::<_, i64>(0)?).unwrap_or(0),
+                        kind: r.try_get(1)?,
+                        data: r.try_get(2)?,
+                    })
+                })
+                .collect::<std::result::Result<Vec<_>, postgres::Error>>()?)
+        })
+    }
+
+    fn import_dictionaries(&self, rows: &[Dictionary]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.run(|c| {
+            let mut tx = c.transaction()?;
+            for (n, d) in rows.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO dictionaries (id, kind, data, created) VALUES ($1, $2, $3, $4)",
+                    &[&i64::from(d.id), &d.kind, &d.data, &(n as i64)],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })?;
+        rows.iter().for_each(|d| self.packer().adopt(d));
+        Ok(())
+    }
 }
 
 /// Copies everything in `from` into the empty store `to`; `progress(done_ids, max_id)` is
@@ -593,6 +656,8 @@ pub fn copy(
             to.stats()?.records
         )));
     }
+    // First: no blob is written before the dictionary it names.
+    to.import_dictionaries(&from.export_dictionaries()?)?;
     let max = from.max_record_id()?;
     let mut copied = 0u64;
     let mut lo = 0;

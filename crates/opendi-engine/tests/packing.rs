@@ -1,0 +1,143 @@
+//! The store's blobs packed with trained dictionaries (`store/packing.rs`), end to end on the
+//! embedded store: records written before and after a kind's dictionary read back exactly, in
+//! this process and after reopening, and the dictionaries are saved with the blobs.
+
+use opendi_engine::store::packing::SAMPLES;
+use opendi_engine::store::transfer::Transfer;
+use opendi_engine::store::{Change, NewRecord, SqliteStore, Store};
+use opendi_model::Dataset;
+
+const TISSUES: &[&str] = &["liver", "bone marrow", "kidney", "lung", "brain", "skin"];
+const STUDIES: &[&str] = &[
+    "expression profiling",
+    "proteome",
+    "methylation",
+    "metabolome",
+];
+
+/// A record and its raw source, different for each `i`, alike in shape.
+fn record(i: usize) -> (Dataset, String) {
+    let mut d = Dataset::new("test", &format!("TST{i:06}"));
+    let tissue = TISSUES[i % TISSUES.len()];
+    let study = STUDIES[i / 7 % STUDIES.len()];
+    d.title = format!("{study} of human {tissue} in cohort {}", i * 7919 % 1000);
+    d.description = format!(
+        "Samples of {tissue} were taken from {} donors; {study} was measured at {} time points \
+         and compared with matched controls (batch {}).",
+        i % 40 + 3,
+        i % 5 + 2,
+        i * 31 % 97
+    );
+    let raw = format!(
+        "<entry id=\"TST{i:06}\"><name>{}</name><description>{}</description>\
+         <additional_fields><field name=\"repository\">test</field>\
+         <field name=\"tissue\">{tissue}</field></additional_fields></entry>",
+        d.title, d.description
+    );
+    (d, raw)
+}
+
+fn upsert(i: usize) -> Change {
+    let (d, raw) = record(i);
+    Change::Upsert(Box::new(NewRecord::new(
+        d,
+        raw,
+        "omicsdi-xml".into(),
+        "test.xml".into(),
+        vec![],
+        None,
+    )))
+}
+
+fn ingest(store: &SqliteStore, range: std::ops::Range<usize>) {
+    let ids: Vec<usize> = range.collect();
+    for chunk in ids.chunks(100) {
+        let batch: Vec<Change> = chunk.iter().map(|&i| upsert(i)).collect();
+        store.apply(&batch, 1_000).unwrap();
+    }
+}
+
+fn check_all(store: &SqliteStore, n: usize) {
+    for i in 0..n {
+        let (d, raw) = record(i);
+        let id = store.by_key("test", &d.accession).unwrap().unwrap();
+        let got = store.get(id).unwrap().unwrap();
+        assert_eq!(got.dataset, d, "record {i}");
+        assert_eq!(store.raw(id).unwrap().unwrap(), raw, "raw of record {i}");
+    }
+}
+
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+#[test]
+fn blobs_before_and_after_a_dictionary_read_back_here_and_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    let n = SAMPLES + 400;
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        ingest(&store, 0..n);
+        check_all(&store, n);
+
+        let kinds: Vec<String> = store
+            .export_dictionaries()
+            .unwrap()
+            .into_iter()
+            .map(|d| d.kind)
+            .collect();
+        assert_eq!(kinds, ["dataset", "raw omicsdi-xml"]);
+        let rows = store.export(0, i64::MAX).unwrap().records;
+        assert_eq!(rows.len(), n);
+        // The samples were packed alone (lz4), the rest with the dictionaries, and smaller.
+        assert!(rows[..SAMPLES - 1]
+            .iter()
+            .all(|r| !r.dataset.starts_with(&ZSTD_MAGIC) && !r.raw.starts_with(&ZSTD_MAGIC)));
+        assert!(rows[SAMPLES..]
+            .iter()
+            .all(|r| r.dataset.starts_with(&ZSTD_MAGIC) && r.raw.starts_with(&ZSTD_MAGIC)));
+        let size = |rows: &[opendi_engine::store::transfer::RecordRow]| {
+            rows.iter()
+                .map(|r| r.dataset.len() + r.raw.len())
+                .sum::<usize>()
+                / rows.len()
+        };
+        let (alone, packed) = (size(&rows[..SAMPLES]), size(&rows[SAMPLES..]));
+        assert!(
+            packed * 2 < alone,
+            "{packed} bytes a record against {alone}"
+        );
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let format: String = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'format_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        format, "4",
+        "a store with dictionaries is marked for the builds that read it"
+    );
+
+    // Reopened (another process would do the same): every record reads back, and new records
+    // pack with the saved dictionaries instead of training others.
+    let store = SqliteStore::open(&path).unwrap();
+    check_all(&store, n);
+    ingest(&store, n..n + 50);
+    check_all(&store, n + 50);
+    assert_eq!(store.export_dictionaries().unwrap().len(), 2);
+    let rows = store.export(0, i64::MAX).unwrap().records;
+    assert!(rows[n..].iter().all(|r| r.raw.starts_with(&ZSTD_MAGIC)));
+}
+
+#[test]
+fn a_store_opened_before_a_dictionary_was_saved_reads_blobs_packed_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    let writer = SqliteStore::open(&path).unwrap();
+    let reader = SqliteStore::open(&path).unwrap();
+    let n = SAMPLES + 100;
+    ingest(&writer, 0..n);
+    check_all(&reader, n);
+}
