@@ -32,7 +32,8 @@ pub const SAMPLES: usize = 300;
 const SAMPLE_PREFIX: usize = 16 << 10;
 /// A dictionary's size. 32 and 110 KB compressed PubMed's records equally well.
 const DICTIONARY_BYTES: usize = 32 << 10;
-/// zstd's level. Level 3 made PubMed's blobs 5% smaller for 30% more compression time.
+/// zstd's level. Level 3 made PubMed's blobs 5% smaller for 30% more compression time; level
+/// -1 made its store 18% larger (91.9 against 77.6 MB) for 3% less ingest CPU (alternated).
 const LEVEL: i32 = 1;
 /// The first bytes of every zstd frame.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
