@@ -88,10 +88,11 @@ impl Packer {
         let mut slots = HashMap::new();
         let mut decoders = HashMap::new();
         for d in saved {
-            slots
-                .entry(d.kind.clone())
-                .or_insert_with(|| Slot::Ready(Arc::new(CDict::create(&d.data, LEVEL))));
-            decoders.insert(d.id, Arc::new(DDict::create(&d.data)));
+            let Some((encoder, decoder)) = prepare(&d) else {
+                continue;
+            };
+            slots.entry(d.kind).or_insert(Slot::Ready(encoder));
+            decoders.insert(d.id, decoder);
         }
         Packer {
             train,
@@ -152,34 +153,35 @@ impl Packer {
             // Another kind's dictionary has this id (one chance in 2^31): pack this kind alone.
             return None;
         }
-        decoders.insert(id, Arc::new(DDict::create(&trained)));
-        let dict = Arc::new(CDict::create(&trained, LEVEL));
-        tracing::debug!(kind, id, bytes = trained.len(), "dictionary trained");
+        let d = Dictionary {
+            id,
+            kind: kind.to_string(),
+            data: trained,
+        };
+        let (encoder, decoder) = prepare(&d)?;
+        decoders.insert(id, decoder);
+        tracing::debug!(kind, id, bytes = d.data.len(), "dictionary trained");
         self.unsaved
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(Dictionary {
-                id,
-                kind: kind.to_string(),
-                data: trained,
-            });
-        Some(dict)
+            .push(d);
+        Some(encoder)
     }
 
     /// Learns a dictionary saved in the store by other means (a migration): blobs naming it
     /// read with it, and its kind packs with it unless it has one.
     pub fn adopt(&self, d: &Dictionary) {
+        let Some((encoder, decoder)) = prepare(d) else {
+            return;
+        };
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         if !matches!(slots.get(&d.kind), Some(Slot::Ready(_))) {
-            slots.insert(
-                d.kind.clone(),
-                Slot::Ready(Arc::new(CDict::create(&d.data, LEVEL))),
-            );
+            slots.insert(d.kind.clone(), Slot::Ready(encoder));
         }
         self.decoders
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(d.id, Arc::new(DDict::create(&d.data)));
+            .insert(d.id, decoder);
     }
 
     /// The dictionaries trained and not yet saved: the store writes them in the transaction
@@ -228,7 +230,9 @@ impl Packer {
             None => {
                 let d = load(id)?
                     .ok_or_else(|| corrupt(&format!("dictionary {id} is not in the store")))?;
-                let dict = Arc::new(DDict::create(&d.data));
+                let dict = DDict::try_create(&d.data)
+                    .map(Arc::new)
+                    .ok_or_else(|| corrupt(&format!("dictionary {id} is damaged")))?;
                 self.decoders
                     .write()
                     .unwrap_or_else(|e| e.into_inner())
@@ -265,6 +269,17 @@ impl Packer {
             None => self.unpack(raw, load),
         }
     }
+}
+
+/// A dictionary made ready to compress and to decompress with; `None` (logged) when zstd
+/// cannot load it (a damaged row): its kind is packed alone, and blobs naming it fail to read
+/// with an error.
+fn prepare(d: &Dictionary) -> Option<(Arc<CDict<'static>>, Arc<DDict<'static>>)> {
+    let loaded = CDict::try_create(&d.data, LEVEL).zip(DDict::try_create(&d.data));
+    if loaded.is_none() {
+        tracing::warn!(id = d.id, kind = %d.kind, "a stored dictionary cannot be loaded");
+    }
+    loaded.map(|(c, d)| (Arc::new(c), Arc::new(d)))
 }
 
 fn compress(dict: &CDict<'static>, bytes: &[u8]) -> Option<Vec<u8>> {
@@ -359,6 +374,29 @@ mod tests {
         let last = flipped.len() - 3;
         flipped[last] ^= 0xff;
         let _ = p.unpack(&flipped, |_| Ok(None));
+    }
+
+    #[test]
+    fn a_damaged_stored_dictionary_is_skipped_and_its_blobs_fail_to_read_with_an_error() {
+        let p = Packer::with_samples(Vec::new(), true, 40);
+        let blobs: Vec<Vec<u8>> = (0..60)
+            .map(|i| p.pack("dataset", &record(i), || lz4(&record(i))))
+            .collect();
+        let mut damaged = p.unsaved().pop().unwrap();
+        // A dictionary's entropy tables follow its magic number and id.
+        damaged.data[8..64].fill(0xff);
+        let reopened = Packer::with_samples(vec![damaged.clone()], true, 40);
+        assert!(reopened
+            .unpack(&blobs[50], |_| Ok(Some(damaged.clone())))
+            .is_err());
+        assert_eq!(reopened.unpack(&blobs[3], |_| Ok(None)).unwrap(), record(3));
+        reopened.adopt(&damaged);
+        let packed = reopened.pack("dataset", &record(1), || lz4(&record(1)));
+        assert!(
+            !packed.starts_with(&ZSTD_MAGIC),
+            "the damaged dictionary was not used"
+        );
+        assert_eq!(reopened.unpack(&packed, |_| Ok(None)).unwrap(), record(1));
     }
 
     #[test]
