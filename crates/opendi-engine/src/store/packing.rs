@@ -184,8 +184,31 @@ impl Packer {
             .insert(d.id, decoder);
     }
 
-    /// The dictionaries trained and not yet saved: the store writes them in the transaction
-    /// that writes blobs packed with them, then calls [`Packer::saved`].
+    /// Writes the dictionaries trained and not yet saved, inside the transaction that writes
+    /// blobs packed with them: `write(dictionary, created)` stores one unless its id is there
+    /// and returns the bytes held under that id. The ids written, for [`Packer::saved`] once
+    /// the transaction commits. Another dictionary under the same id is an error.
+    pub fn save<E: From<EngineError>>(
+        &self,
+        mut write: impl FnMut(&Dictionary, i64) -> std::result::Result<Vec<u8>, E>,
+    ) -> std::result::Result<Vec<u32>, E> {
+        let unsaved = self.unsaved();
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |t| t.as_millis() as i64);
+        for d in &unsaved {
+            if write(d, created)? != d.data {
+                return Err(EngineError::Corrupt(format!(
+                    "another dictionary of id {} is in the store",
+                    d.id
+                ))
+                .into());
+            }
+        }
+        Ok(unsaved.into_iter().map(|d| d.id).collect())
+    }
+
+    /// The dictionaries trained and not yet saved (see [`Packer::save`]).
     pub fn unsaved(&self) -> Vec<Dictionary> {
         self.unsaved
             .lock()

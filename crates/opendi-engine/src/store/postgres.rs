@@ -202,48 +202,46 @@ pub struct PgStore {
 /// Writes the dictionaries `packer` trained and has not saved, in the transaction that writes
 /// blobs packed with them (as the embedded store does); their ids.
 fn save_dictionaries(tx: &mut postgres::Transaction<'_>, packer: &Packer) -> Attempt<Vec<u32>> {
-    let unsaved = packer.unsaved();
-    for d in &unsaved {
-        let created = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |t| t.as_millis() as i64);
+    packer.save(|d, created| -> Attempt<Vec<u8>> {
         tx.execute(
             "INSERT INTO dictionaries (id, kind, data, created) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
             &[&i64::from(d.id), &d.kind, &d.data, &created],
         )?;
-        let held: Vec<u8> = tx
-            .query_one(
-                "SELECT data FROM dictionaries WHERE id = $1",
-                &[&i64::from(d.id)],
-            )?
-            .try_get(0)?;
-        if held != d.data {
-            return Err(Failure::Other(EngineError::Corrupt(format!(
-                "another dictionary of id {} is in the database",
-                d.id
-            ))));
-        }
-    }
-    Ok(unsaved.into_iter().map(|d| d.id).collect())
+        Ok(tx
+            .query_one("SELECT data FROM dictionaries WHERE id = $1", &[&i64::from(d.id)])?
+            .try_get(0)?)
+    })
+}
+
+/// The store's dictionaries (oldest first), or the one of id `only`, read on `c`.
+pub(super) fn dictionaries(
+    c: &mut impl postgres::GenericClient,
+    only: Option<u32>,
+) -> Attempt<Vec<Dictionary>> {
+    let rows = c.query(
+        "SELECT id, kind, data FROM dictionaries WHERE $1::BIGINT IS NULL OR id = $1 ORDER BY created, id",
+        &[&only.map(i64::from)],
+    )?;
+    rows.iter()
+        .map(|r| {
+            let id: i64 = r.try_get(0)?;
+            Ok(Dictionary {
+                id: u32::try_from(id).map_err(|_| {
+                    EngineError::Corrupt(format!("dictionary id {id} is out of range"))
+                })?,
+                kind: r.try_get(1)?,
+                data: r.try_get(2)?,
+            })
+        })
+        .collect()
 }
 
 /// The dictionary of zstd id `id`, read on `c`.
 fn load_dictionary(c: &mut postgres::Client, id: u32) -> Result<Option<Dictionary>> {
-    let read = |c: &mut postgres::Client| -> std::result::Result<_, postgres::Error> {
-        let row = c.query_opt(
-            "SELECT kind, data FROM dictionaries WHERE id = $1",
-            &[&i64::from(id)],
-        )?;
-        row.map(|r| {
-            Ok(Dictionary {
-                id,
-                kind: r.try_get(0)?,
-                data: r.try_get(1)?,
-            })
-        })
-        .transpose()
-    };
-    read(c).map_err(|e| EngineError::Database(e.to_string()))
+    match dictionaries(c, Some(id)) {
+        Ok(mut found) => Ok(found.pop()),
+        Err(e) => Err(e.into_error()),
+    }
 }
 
 /// A failure inside one attempt: a database error (perhaps worth retrying) or anything else.

@@ -267,16 +267,6 @@ pub(crate) fn pack_raw(raw: &[u8], dataset_json: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The raw source of a record from its `raw` and `dataset` columns: packed by [`pack_raw`], or
-/// by [`pack`] alone (rows written before, tombstones).
-#[cfg(test)]
-pub(crate) fn unpack_raw(raw: &[u8], dataset: &[u8]) -> Result<Vec<u8>> {
-    match raw.strip_prefix(&RAW_AGAINST_DATASET) {
-        Some(_) => unpack_raw_with(raw, &unpack(dataset)?),
-        None => unpack(raw),
-    }
-}
-
 /// A raw source packed by [`pack_raw`], with its record's JSON (unpacked).
 pub(super) fn unpack_raw_with(raw: &[u8], json: &[u8]) -> Result<Vec<u8>> {
     let packed = raw.strip_prefix(&RAW_AGAINST_DATASET).unwrap_or(raw);
@@ -303,30 +293,21 @@ pub(super) fn dictionaries(conn: &Connection, only: Option<u32>) -> Result<Vec<D
 /// blobs packed with them; marks the store format 4 (older builds cannot read such blobs).
 /// Their ids, to mark saved once the transaction commits.
 fn save_dictionaries(tx: &Connection, packer: &Packer) -> Result<Vec<u32>> {
-    let unsaved = packer.unsaved();
-    for d in &unsaved {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |t| t.as_millis() as i64);
+    let ids = packer.save(|d, created| -> Result<Vec<u8>> {
         tx.execute(
             "INSERT OR IGNORE INTO dictionaries (id, kind, data, created) VALUES (?1, ?2, ?3, ?4)",
-            params![d.id, d.kind, d.data, now],
+            params![d.id, d.kind, d.data, created],
         )?;
-        let held: Vec<u8> =
+        Ok(
             tx.query_row("SELECT data FROM dictionaries WHERE id = ?1", [d.id], |r| {
                 r.get(0)
-            })?;
-        if held != d.data {
-            return Err(EngineError::Corrupt(format!(
-                "another dictionary of id {} is in the store",
-                d.id
-            )));
-        }
-    }
-    if !unsaved.is_empty() {
+            })?,
+        )
+    })?;
+    if !ids.is_empty() {
         raise_format(tx, STORE_FORMAT_VERSION)?;
     }
-    Ok(unsaved.into_iter().map(|d| d.id).collect())
+    Ok(ids)
 }
 
 /// Serializes, hashes and compresses a record: the store's encoding of it.
@@ -1735,6 +1716,9 @@ mod tests {
                    <description>Proteomes of bone marrow from children with aplastic anemia, \
                    before and after treatment.</description></entry>";
         let json = br#"{"accession":"E-1","title":"Bone marrow proteome in aplastic anemia","description":"Proteomes of bone marrow from children with aplastic anemia, before and after treatment."}"#;
+        let unpack_raw = |raw: &[u8], dataset: &[u8]| {
+            Packer::new(Vec::new(), false).unpack_raw(raw, dataset, |_| Ok(None))
+        };
         let dataset = pack(json);
         let packed = pack_raw(raw.as_bytes(), json);
         assert_eq!(unpack_raw(&packed, &dataset).unwrap(), raw.as_bytes());

@@ -605,22 +605,7 @@ impl Transfer for PgStore {
     }
 
     fn export_dictionaries(&self) -> Result<Vec<Dictionary>> {
-        self.run(|c| {
-            let rows = c.query(
-                "SELECT id, kind, data FROM dictionaries ORDER BY created, id",
-                &[],
-            )?;
-            Ok(rows
-                .iter()
-                .map(|r| {
-                    Ok(Dictionary {
-                        id: u32::try_from(r.try_get::<_, i64>(0)?).unwrap_or(0),
-                        kind: r.try_get(1)?,
-                        data: r.try_get(2)?,
-                    })
-                })
-                .collect::<std::result::Result<Vec<_>, postgres::Error>>()?)
-        })
+        self.run(|c| super::postgres::dictionaries(c, None))
     }
 
     fn import_dictionaries(&self, rows: &[Dictionary]) -> Result<()> {
