@@ -248,13 +248,35 @@ pub fn ingest_into(
             let _ = items_tx.send(items);
             reports
         })?;
+    // The vocabularies load once per ingest, on a thread of their own, while the reader
+    // parses ahead (PubMed: a quarter of a second, when the preparer that loaded them let the
+    // reader wait after two batches and the writer and the index had nothing to do).
+    let (vocab_tx, vocab_rx) = crossbeam_channel::bounded(1);
+    std::thread::Builder::new()
+        .name("opendi-vocab".into())
+        .spawn(move || {
+            let _ = vocab_tx.send(load_annotator());
+        })?;
     let preparer_engine = Arc::clone(&engine);
     let preparer = std::thread::Builder::new()
         .name("opendi-prepare".into())
         .spawn(move || {
-            // Loaded here, once per ingest, while the reader already parses the first batches.
-            let annotator = load_annotator();
-            for items in items_rx.iter() {
+            let mut early = Vec::new();
+            let annotator = loop {
+                crossbeam_channel::select! {
+                    recv(vocab_rx) -> annotator => break annotator,
+                    recv(items_rx) -> items => match items {
+                        Ok(items) if early.len() + 1 < RUN_AHEAD => early.push(items),
+                        Ok(items) => {
+                            early.push(items);
+                            break vocab_rx.recv();
+                        }
+                        Err(_) => break vocab_rx.recv(),
+                    },
+                }
+            };
+            let annotator = annotator.expect("the vocabulary loader ended without a result");
+            for items in early.into_iter().chain(items_rx.iter()) {
                 let mut batch = Batch::default();
                 for item in items {
                     batch.add(item, strict, &preparer_engine, &annotator);
@@ -381,6 +403,9 @@ impl opendi_server::Ingest for ServerIngest {
         serde_json::to_value(&summary).map_err(opendi_server::AppError::from)
     }
 }
+
+/// Batches the reader may parse ahead while the vocabularies load.
+const RUN_AHEAD: usize = 8;
 
 /// The vocabularies of `$OPENDI_VOCAB` (default `../shared/corpora/vocab`); a missing one is
 /// logged and the ingest goes on with the others and the built-in tables.
