@@ -17,7 +17,7 @@ use opendi_model::{Dataset, Diagnostic, Publication};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Bumped when the schema changes incompatibly; older stores are upgraded or refused on open.
@@ -30,7 +30,14 @@ use std::sync::Mutex;
 /// Format 4 adds blobs packed with zstd dictionaries (`dictionaries` table, `packing.rs`),
 /// which a build of format 3 cannot read: a store is marked 4 when its first dictionary is
 /// written. A curated store without dictionaries stays 3.
-pub const STORE_FORMAT_VERSION: i64 = 4;
+///
+/// Format 5 keeps a record's similar list in one row (`similar`, and `similar_refs` for the
+/// lists naming a record) instead of a row per neighbour (`similar_lists`): a store is marked
+/// 5 when a list is written that way or its old lists are converted at open.
+pub const STORE_FORMAT_VERSION: i64 = 5;
+
+/// The format of a store whose blobs may be packed with dictionaries.
+pub(super) const PACKED_FORMAT_VERSION: i64 = 4;
 
 /// The format of a store with curations and without dictionaries.
 pub(super) const CURATED_FORMAT_VERSION: i64 = 3;
@@ -50,28 +57,45 @@ const BASE_FORMAT_VERSION: i64 = 2;
 /// Each connection's page cache: 64 MB (SQLite's `cache_size` in KiB when negative).
 const CACHE_KB: i64 = -65536;
 
-/// The index [`Store::similar_listing`] reads, created with the schema and, after a rewrite of
-/// every list, again (see [`Store::similar_bulk`] and [`create_neighbour_index`]).
-const NEIGHBOUR_INDEX: &str =
-    "CREATE INDEX IF NOT EXISTS similar_neighbour ON similar_lists (neighbour)";
+/// Rebuilds `similar_refs`, what [`Store::similar_listing`] reads, from the lists' neighbours,
+/// in key order (after a rewrite of every list, see [`Store::similar_bulk`], or at the open
+/// that finds a rewrite unfinished or lists of format 4 to convert).
+const REBUILD_REFS: &str = "
+DROP TABLE IF EXISTS similar_refs;
+CREATE TABLE similar_refs (
+    neighbour INTEGER NOT NULL,
+    record_id INTEGER NOT NULL,
+    PRIMARY KEY (neighbour, record_id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO similar_refs (neighbour, record_id)
+    SELECT j.value, s.record_id FROM similar s, json_each(s.neighbours) j ORDER BY 1, 2;
+DELETE FROM meta WHERE key = 'similar_refs';";
 
-/// Builds [`NEIGHBOUR_INDEX`] (when missing) with SQLite's external sort: temporary files and
-/// runs of 2 MB. With the connection's `temp_store = MEMORY`, SQLite's sorter sets no run size
-/// and sorts every entry in one list in memory, and a larger page cache makes larger runs:
-/// building it over PubMed's 599,905 list entries took 0.69-0.81 s so, 0.25-0.27 s with
-/// files and 2 MB (the sqlite3 shell, same table). It is the single-threaded tail of every
-/// `similar --all` and whole ingest: PubMed's `similar --all` went from 4.40 to 3.74 s, and
-/// at 1M generated records from 164.6 to 141.1 s with its peak RSS from 1,427 to 701 MB.
-///
-/// Two sorter threads (`PRAGMA threads`) sort runs while the connection reads on: nothing at
-/// PubMed's size, but at 1M records (19,989,938 entries) the build took 8.0-8.8 s against
-/// 10.2 s on one thread (the sqlite3 shell, same table, alternated), and the other core was
-/// idle then. The connection's settings are restored after.
-fn create_neighbour_index(conn: &Connection) -> Result<()> {
+/// Converts format 4's lists (a row per neighbour, reasons as JSON text) to a row per record.
+/// The converted `list` is JSON text, not a packed blob: [`SqliteStore::similar`] reads both.
+const CONVERT_LISTS: &str = "
+INSERT OR REPLACE INTO similar (record_id, neighbours, list)
+    SELECT record_id, json_group_array(neighbour ORDER BY rank),
+           json_group_array(json_array(score, json(reasons)) ORDER BY rank)
+    FROM similar_lists GROUP BY record_id;
+DROP TABLE similar_lists;";
+
+/// Runs [`REBUILD_REFS`] with SQLite's external sort: temporary files and runs of 2 MB.
+/// Measured on the index by neighbour this table replaces: with the connection's
+/// `temp_store = MEMORY`, SQLite's sorter sets no run size and sorts every entry in one list
+/// in memory (PubMed's 599,905 entries: 0.69-0.81 s, against 0.25-0.27 s with files and 2 MB;
+/// at 1M generated records, peak RSS 1,427 against 701 MB). Two sorter threads
+/// (`PRAGMA threads`) sort runs while the connection reads on: at 1M records (19,989,938
+/// entries) 8.0-8.8 s against 10.2 s on one thread. The connection's settings are restored
+/// after.
+fn rebuild_refs(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "temp_store", "FILE")?;
     conn.pragma_update(None, "cache_size", -2000)?;
     conn.pragma_update(None, "threads", 2)?;
-    let built = conn.execute_batch(NEIGHBOUR_INDEX);
+    let built = conn.execute_batch(&format!("BEGIN; {REBUILD_REFS} COMMIT;"));
+    if built.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
     conn.pragma_update(None, "threads", 0)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "cache_size", CACHE_KB)?;
@@ -158,17 +182,22 @@ CREATE TABLE IF NOT EXISTS counters (
     views INTEGER NOT NULL DEFAULT 0,
     downloads INTEGER NOT NULL DEFAULT 0
 );
--- Precomputed similar lists (derived data, see `similar.rs`): rank 0 is the most similar;
--- reasons are a JSON array of strings.
-CREATE TABLE IF NOT EXISTS similar_lists (
-    record_id INTEGER NOT NULL,
-    rank INTEGER NOT NULL,
+-- Precomputed similar lists (derived data, see `similar.rs`), a row per record:
+-- `neighbours` the JSON array of their ids, most similar first; `list` their scores and
+-- reasons in that order, `[[score, [reason, ...]], ...]`, packed (`packing.rs`, kind
+-- `similar`; JSON text when converted from format 4). A row per neighbour with its reasons
+-- as text was 68 of PubMed's 147 MB, and 20 inserts per record.
+CREATE TABLE IF NOT EXISTS similar (
+    record_id INTEGER PRIMARY KEY,
+    neighbours TEXT NOT NULL,
+    list BLOB NOT NULL
+);
+-- The lists naming a record (derived from `similar.neighbours`; see REBUILD_REFS).
+CREATE TABLE IF NOT EXISTS similar_refs (
     neighbour INTEGER NOT NULL,
-    score REAL NOT NULL,
-    reasons TEXT NOT NULL,
-    PRIMARY KEY (record_id, rank)
+    record_id INTEGER NOT NULL,
+    PRIMARY KEY (neighbour, record_id)
 ) WITHOUT ROWID;
--- (its index by neighbour: NEIGHBOUR_INDEX)
 -- Curators' decisions about pairs of records (see `Store::curate`), by repository and
 -- accession so they outlive re-ingest and migration; the pair in canonical order (a < b).
 CREATE TABLE IF NOT EXISTS curations (
@@ -205,6 +234,9 @@ pub struct SqliteStore {
     pub(super) packer: Packer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Between `similar_bulk(true)` and `similar_bulk(false)`: lists are written without
+    /// their references.
+    similar_bulk: AtomicBool,
 }
 
 fn open_conn(path: &Path) -> Result<Connection> {
@@ -305,7 +337,7 @@ fn save_dictionaries(tx: &Connection, packer: &Packer) -> Result<Vec<u32>> {
         )
     })?;
     if !ids.is_empty() {
-        raise_format(tx, STORE_FORMAT_VERSION)?;
+        raise_format(tx, PACKED_FORMAT_VERSION)?;
     }
     Ok(ids)
 }
@@ -342,11 +374,71 @@ pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// A similar list as the `similar` table holds it: the neighbours' ids as a JSON array, and
+/// their scores and reasons packed; `None` for an empty list (no row).
+fn encode_list(list: &[Neighbour], packer: &Packer) -> Result<Option<(String, Vec<u8>)>> {
+    if list.is_empty() {
+        return Ok(None);
+    }
+    let ids = serde_json::to_string(&list.iter().map(|n| n.id).collect::<Vec<_>>())?;
+    let entries: Vec<(f32, &[String])> = list.iter().map(|n| (n.score, &n.reasons[..])).collect();
+    let json = serde_json::to_vec(&entries)?;
+    Ok(Some((ids, packer.pack("similar", &json, || pack(&json)))))
+}
+
+/// The list [`encode_list`] wrote, from its ids and its unpacked entries.
+fn decode_list(id: i64, neighbours: &str, entries: &[u8]) -> Result<Vec<Neighbour>> {
+    let ids: Vec<i64> = serde_json::from_str(neighbours)?;
+    let entries: Vec<(f32, Vec<String>)> = serde_json::from_slice(entries)?;
+    if ids.len() != entries.len() {
+        return Err(EngineError::Corrupt(format!(
+            "similar list of record {id}: {} neighbours and {} scores",
+            ids.len(),
+            entries.len()
+        )));
+    }
+    Ok(ids
+        .into_iter()
+        .zip(entries)
+        .map(|(id, (score, reasons))| Neighbour { id, score, reasons })
+        .collect())
+}
+
+/// Converts format 4's similar lists and finishes a rewrite of every list that was killed
+/// before it rebuilt the references (see [`Store::similar_bulk`]).
+fn upgrade_similar(conn: &Connection) -> Result<()> {
+    let old: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'similar_lists')",
+        [],
+        |r| r.get(0),
+    )?;
+    if old {
+        tracing::info!("converting the similar lists to store format 5 (a row per record)");
+        conn.execute_batch(&format!(
+            "BEGIN; {CONVERT_LISTS}
+             INSERT OR REPLACE INTO meta (key, value) VALUES ('similar_refs', 'stale');
+             UPDATE meta SET value = '{STORE_FORMAT_VERSION}' WHERE key = 'format_version'
+                 AND CAST(value AS INTEGER) < {STORE_FORMAT_VERSION}
+                 AND EXISTS (SELECT 1 FROM similar);
+             COMMIT;"
+        ))?;
+    }
+    let stale = conn
+        .query_row("SELECT 1 FROM meta WHERE key = 'similar_refs'", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .optional()?
+        .is_some();
+    if stale {
+        rebuild_refs(conn)?;
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self> {
         let mut writer = open_conn(path)?;
         writer.execute_batch(SCHEMA)?;
-        create_neighbour_index(&writer)?;
         let version: Option<String> = writer
             .query_row(
                 "SELECT value FROM meta WHERE key = 'format_version'",
@@ -379,6 +471,7 @@ impl SqliteStore {
         writer.execute_batch(
             "CREATE INDEX IF NOT EXISTS records_cluster ON records (cluster) WHERE cluster IS NOT NULL",
         )?;
+        upgrade_similar(&writer)?;
         let readers = (0..4)
             .map(|_| open_conn(path).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
@@ -389,6 +482,7 @@ impl SqliteStore {
             packer,
             readers,
             next_reader: AtomicUsize::new(0),
+            similar_bulk: AtomicBool::new(false),
         })
     }
 
@@ -856,79 +950,111 @@ impl Store for SqliteStore {
     }
 
     fn set_similar(&self, lists: &[(i64, Vec<Neighbour>)]) -> Result<()> {
+        // Encoded and packed before taking the writer: the workers of `similar --all` pack
+        // their own lists side by side.
+        let rows = lists
+            .iter()
+            .map(|(id, list)| encode_list(list, &self.packer).map(|row| (*id, list, row)))
+            .collect::<Result<Vec<_>>>()?;
+        let bulk = self.similar_bulk.load(Ordering::Relaxed);
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction()?;
         {
-            let mut clear = tx.prepare_cached("DELETE FROM similar_lists WHERE record_id = ?1")?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO similar_lists (record_id, rank, neighbour, score, reasons) VALUES (?1, ?2, ?3, ?4, ?5)",
+            let mut old =
+                tx.prepare_cached("SELECT neighbours FROM similar WHERE record_id = ?1")?;
+            let mut unref = tx.prepare_cached(
+                "DELETE FROM similar_refs WHERE neighbour = ?1 AND record_id = ?2",
             )?;
-            for (id, list) in lists {
-                clear.execute([id])?;
-                for (rank, n) in list.iter().enumerate() {
-                    insert.execute(rusqlite::params![
-                        id,
-                        rank as i64,
-                        n.id,
-                        f64::from(n.score),
-                        serde_json::to_string(&n.reasons)?
-                    ])?;
+            let mut add_ref = tx.prepare_cached(
+                "INSERT OR IGNORE INTO similar_refs (neighbour, record_id) VALUES (?1, ?2)",
+            )?;
+            let mut clear = tx.prepare_cached("DELETE FROM similar WHERE record_id = ?1")?;
+            let mut put = tx.prepare_cached(
+                "INSERT OR REPLACE INTO similar (record_id, neighbours, list) VALUES (?1, ?2, ?3)",
+            )?;
+            for (id, list, row) in &rows {
+                // A rewrite of every list rebuilds the references once at its end instead.
+                if !bulk {
+                    let before: Option<String> = old.query_row([id], |r| r.get(0)).optional()?;
+                    for n in serde_json::from_str::<Vec<i64>>(before.as_deref().unwrap_or("[]"))? {
+                        unref.execute([n, *id])?;
+                    }
+                    for n in list.iter() {
+                        add_ref.execute([n.id, *id])?;
+                    }
                 }
+                match row {
+                    None => clear.execute([id])?,
+                    Some((neighbours, packed)) => put.execute(params![id, neighbours, packed])?,
+                };
             }
         }
+        if rows.iter().any(|(_, _, row)| row.is_some()) {
+            raise_format(&tx, STORE_FORMAT_VERSION)?;
+        }
+        let dictionaries = save_dictionaries(&tx, &self.packer)?;
         tx.commit()?;
+        self.packer.saved(&dictionaries);
         Ok(())
     }
 
     fn has_similar_lists(&self) -> Result<bool> {
         let conn = self.reader();
-        Ok(
-            conn.query_row("SELECT EXISTS (SELECT 1 FROM similar_lists)", [], |r| {
-                r.get(0)
-            })?,
-        )
+        Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM similar)", [], |r| r.get(0))?)
     }
 
     fn similar_bulk(&self, rewriting: bool) -> Result<()> {
         let conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if rewriting {
-            conn.execute_batch("DROP INDEX IF EXISTS similar_neighbour")?;
+            // Marked in the store: a rewrite killed midway gets its references rebuilt at the
+            // next open.
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('similar_refs', 'stale')",
+                [],
+            )?;
+            self.similar_bulk.store(true, Ordering::Relaxed);
             Ok(())
         } else {
-            // Opening creates it too: a rewrite killed midway gets it back at the next open.
-            create_neighbour_index(&conn)
+            self.similar_bulk.store(false, Ordering::Relaxed);
+            rebuild_refs(&conn)
         }
     }
 
     fn similar(&self, id: i64) -> Result<Vec<Neighbour>> {
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT neighbour, score, reasons FROM similar_lists WHERE record_id = ?1 ORDER BY rank",
-        )?;
-        let rows = stmt
-            .query_map([id], |r| {
+        let mut stmt =
+            conn.prepare_cached("SELECT neighbours, list FROM similar WHERE record_id = ?1")?;
+        let row = stmt
+            .query_row([id], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, f64>(1)?,
-                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(0)?,
+                    r.get::<_, rusqlite::types::Value>(1)?,
                 ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter()
-            .map(|(id, score, reasons)| {
-                Ok(Neighbour {
-                    id,
-                    score: score as f32,
-                    reasons: serde_json::from_str(&reasons)?,
-                })
             })
-            .collect()
+            .optional()?;
+        drop(stmt);
+        drop(conn);
+        let Some((neighbours, list)) = row else {
+            return Ok(Vec::new());
+        };
+        let json = match list {
+            rusqlite::types::Value::Blob(b) => self.unpack(&b)?,
+            // Converted from format 4.
+            rusqlite::types::Value::Text(t) => t.into_bytes(),
+            other => {
+                return Err(EngineError::Corrupt(format!(
+                    "similar list of record {id}: {:?} instead of a list",
+                    other.data_type()
+                )))
+            }
+        };
+        decode_list(id, &neighbours, &json)
     }
 
     fn similar_listing(&self, ids: &[i64]) -> Result<Vec<i64>> {
         let conn = self.reader();
         let mut stmt =
-            conn.prepare_cached("SELECT record_id FROM similar_lists WHERE neighbour = ?1")?;
+            conn.prepare_cached("SELECT record_id FROM similar_refs WHERE neighbour = ?1")?;
         let mut out = Vec::new();
         for id in ids {
             for r in stmt.query_map([id], |r| r.get::<_, i64>(0))? {
@@ -1683,31 +1809,142 @@ impl SqliteStore {
 mod tests {
     use super::*;
 
-    fn has_neighbour_index(s: &SqliteStore) -> bool {
+    fn neighbour(id: i64, score: f32, reason: &str) -> Neighbour {
+        Neighbour {
+            id,
+            score,
+            reasons: vec![reason.to_string()],
+        }
+    }
+
+    fn refs(s: &SqliteStore) -> Vec<(i64, i64)> {
+        let conn = s.reader();
+        let mut st = conn
+            .prepare("SELECT neighbour, record_id FROM similar_refs ORDER BY 1, 2")
+            .unwrap();
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        rows
+    }
+
+    fn format(s: &SqliteStore) -> i64 {
         s.reader()
             .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'similar_neighbour'",
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'format_version'",
                 [],
-                |r| r.get::<_, i64>(0),
+                |r| r.get(0),
             )
             .unwrap()
-            == 1
     }
 
     #[test]
-    fn a_bulk_rewrite_of_similar_lists_drops_the_neighbour_index_and_gets_it_back() {
+    fn a_list_is_one_row_its_references_follow_it_and_an_empty_list_removes_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("store.sqlite")).unwrap();
+        assert_eq!(format(&s), BASE_FORMAT_VERSION);
+        let one = vec![
+            neighbour(2, 9.5, "shared terms: marrow"),
+            neighbour(3, 4.25, "same organism: Homo sapiens"),
+        ];
+        s.set_similar(&[
+            (1, one.clone()),
+            (2, vec![neighbour(1, 9.5, "shared terms: marrow")]),
+        ])
+        .unwrap();
+        let got = s.similar(1).unwrap();
+        assert_eq!(
+            got.iter()
+                .map(|n| (n.id, n.score, n.reasons.clone()))
+                .collect::<Vec<_>>(),
+            one.iter()
+                .map(|n| (n.id, n.score, n.reasons.clone()))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(refs(&s), vec![(1, 2), (2, 1), (3, 1)]);
+        assert_eq!(s.similar_listing(&[3, 2]).unwrap(), vec![1]);
+        assert_eq!(format(&s), STORE_FORMAT_VERSION);
+        // Replaced: the references of the old list go.
+        s.set_similar(&[(1, vec![neighbour(4, 1.0, "shared terms: anemia")])])
+            .unwrap();
+        assert_eq!(refs(&s), vec![(1, 2), (4, 1)]);
+        assert!(s.similar_listing(&[3]).unwrap().is_empty());
+        s.set_similar(&[(1, Vec::new())]).unwrap();
+        assert!(s.similar(1).unwrap().is_empty());
+        assert_eq!(refs(&s), vec![(1, 2)]);
+        assert!(s.has_similar_lists().unwrap());
+    }
+
+    #[test]
+    fn a_bulk_rewrite_rebuilds_the_references_at_its_end_or_at_the_next_open() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.sqlite");
         let s = SqliteStore::open(&path).unwrap();
-        assert!(has_neighbour_index(&s));
+        s.set_similar(&[(1, vec![neighbour(2, 1.0, "a")])]).unwrap();
         s.similar_bulk(true).unwrap();
-        assert!(!has_neighbour_index(&s));
+        s.set_similar(&[
+            (1, vec![neighbour(3, 1.0, "b")]),
+            (5, vec![neighbour(3, 2.0, "c")]),
+        ])
+        .unwrap();
+        // Not kept up meanwhile; lists read as written.
+        assert_eq!(refs(&s), vec![(2, 1)]);
+        assert_eq!(s.similar(5).unwrap()[0].reasons, vec!["c"]);
         s.similar_bulk(false).unwrap();
-        assert!(has_neighbour_index(&s));
-        // A rewrite killed midway: the next open recreates it.
+        assert_eq!(refs(&s), vec![(3, 1), (3, 5)]);
+        // A rewrite killed midway: the next open rebuilds them.
         s.similar_bulk(true).unwrap();
+        s.set_similar(&[(5, vec![neighbour(7, 2.0, "d")])]).unwrap();
         drop(s);
-        assert!(has_neighbour_index(&SqliteStore::open(&path).unwrap()));
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(refs(&s), vec![(3, 1), (7, 5)]);
+        assert_eq!(s.similar_listing(&[7, 3]).unwrap(), vec![1, 5]);
+    }
+
+    #[test]
+    fn format_4_lists_are_converted_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sqlite");
+        drop(SqliteStore::open(&path).unwrap());
+        {
+            // The lists as format 4 wrote them: a row per neighbour, reasons as JSON text.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                r#"CREATE TABLE similar_lists (
+                    record_id INTEGER NOT NULL, rank INTEGER NOT NULL, neighbour INTEGER NOT NULL,
+                    score REAL NOT NULL, reasons TEXT NOT NULL, PRIMARY KEY (record_id, rank)
+                ) WITHOUT ROWID;
+                CREATE INDEX similar_neighbour ON similar_lists (neighbour);
+                INSERT INTO similar_lists VALUES
+                    (1, 1, 3, 2.5, '["same organism: Homo sapiens"]'),
+                    (1, 0, 2, 416.954895019531, '["shared terms: marrow, anemia", "same publication: PMID 1"]'),
+                    (2, 0, 1, 416.954895019531, '[]');
+                UPDATE meta SET value = '4' WHERE key = 'format_version';"#,
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        let one = s.similar(1).unwrap();
+        assert_eq!(one.iter().map(|n| n.id).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(one[0].score, 416.954_9_f32);
+        assert_eq!(
+            one[0].reasons,
+            vec!["shared terms: marrow, anemia", "same publication: PMID 1"]
+        );
+        assert_eq!(one[1].reasons, vec!["same organism: Homo sapiens"]);
+        assert!(s.similar(2).unwrap()[0].reasons.is_empty());
+        assert_eq!(s.similar_listing(&[3]).unwrap(), vec![1]);
+        assert_eq!(format(&s), STORE_FORMAT_VERSION);
+        let old: i64 = s
+            .reader()
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name LIKE 'similar_lists%' OR name = 'similar_neighbour'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(old, 0);
+        // A converted list is replaced like any other.
+        s.set_similar(&[(1, vec![neighbour(9, 1.0, "x")])]).unwrap();
+        assert_eq!(s.similar_listing(&[1, 3, 9]).unwrap(), vec![1, 2]);
     }
 
     #[test]
