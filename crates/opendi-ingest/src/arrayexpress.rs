@@ -169,7 +169,7 @@ fn parse_experiment(
         }
     }
     for el in exp.elements() {
-        let name = el.name.as_str();
+        let name = &*el.name;
         match name {
             "accession" => {}
             "secondaryaccession" => {

@@ -251,7 +251,7 @@ fn render_inline(el: &Element, out: &mut String) {
         match n {
             Node::Text(t) => out.push_str(&esc(t)),
             Node::Element(e) => {
-                let tag = match e.name.as_str() {
+                let tag = match &*e.name {
                     "italic" => Some("i"),
                     "bold" => Some("b"),
                     "sup" => Some("sup"),
@@ -260,7 +260,7 @@ fn render_inline(el: &Element, out: &mut String) {
                     "monospace" => Some("code"),
                     _ => None,
                 };
-                match (tag, e.name.as_str()) {
+                match (tag, &*e.name) {
                     (Some(t), _) => {
                         out.push_str(&format!("<{t}>"));
                         render_inline(e, out);
@@ -306,10 +306,10 @@ fn inline_markup(el: &Element) -> String {
 fn render_container(el: &Element, out: &mut String) {
     let paras = el
         .elements()
-        .filter(|e| !matches!(e.name.as_str(), "sec" | "title" | "label"))
+        .filter(|e| !matches!(&*e.name, "sec" | "title" | "label"))
         .count();
     for e in el.elements() {
-        match e.name.as_str() {
+        match &*e.name {
             "title" | "label" => {}
             "sec" => {
                 let title = e.child("title").map(inline_markup).unwrap_or_default();
@@ -390,9 +390,9 @@ fn is_data_statement(e: &Element) -> bool {
         || title.contains("data access")
 }
 
-fn data_statements<'a>(el: &'a Element, out: &mut Vec<&'a Element>) {
+fn data_statements<'a, 's>(el: &'a Element<'s>, out: &mut Vec<&'a Element<'s>>) {
     for e in el.elements() {
-        if matches!(e.name.as_str(), "sec" | "notes") && is_data_statement(e) {
+        if matches!(&*e.name, "sec" | "notes") && is_data_statement(e) {
             out.push(e);
             continue;
         }
@@ -460,7 +460,7 @@ fn contrib_names(c: &Element) -> Option<(String, String)> {
 fn aff_text(aff: &Element) -> String {
     let mut s = String::new();
     collect_plain(aff, &mut s, &|e: &Element| {
-        matches!(e.name.as_str(), "label" | "sup")
+        matches!(&*e.name, "label" | "sup")
             && e.elements().next().is_none()
             && e.text_raw()
                 .chars()

@@ -1,7 +1,9 @@
 //! A small owned XML tree for one record chunk, built leniently.
 //!
 //! Records are small (kilobytes), so a tree per record is cheap and keeps every parser
-//! simple. The builder never fails: a syntax error or a mismatched end tag becomes a
+//! simple. Names, attribute values and texts borrow from the chunk where they can (valid
+//! UTF-8 without entities to decode): an owned string per element, attribute and text was
+//! most of the PubMed reader's allocations. The builder never fails: a syntax error or a mismatched end tag becomes a
 //! finding with its line, and the tree holds what was read around it.
 
 use quick_xml::events::Event;
@@ -9,18 +11,18 @@ use quick_xml::Reader;
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, Default)]
-pub struct Element {
-    pub name: String,
-    pub attrs: Vec<(String, String)>,
-    pub children: Vec<Node>,
+pub struct Element<'a> {
+    pub name: Cow<'a, str>,
+    pub attrs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub children: Vec<Node<'a>>,
     /// Byte range of the element's content (between its tags) in the source chunk.
     pub inner: (usize, usize),
 }
 
 #[derive(Debug, Clone)]
-pub enum Node {
-    Element(Element),
-    Text(String),
+pub enum Node<'a> {
+    Element(Element<'a>),
+    Text(Cow<'a, str>),
 }
 
 /// A problem found while building the tree: a message and the 1-based line within the chunk.
@@ -49,11 +51,9 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// `piece` (a slice of the chunk) as text; invalid UTF-8 is replaced.
-    fn str<'p>(&self, piece: &'p [u8]) -> Cow<'p, str>
-    where
-        'a: 'p,
-    {
+    /// `piece` as text: borrowed from the chunk when it is a slice of it (as quick-xml's
+    /// events over a byte slice are); copied otherwise, with invalid UTF-8 replaced.
+    fn str(&self, piece: &[u8]) -> Cow<'a, str> {
         if let Some(text) = self.text {
             let at = (piece.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
             if let Some(s) = at
@@ -63,13 +63,13 @@ impl<'a> Source<'a> {
                 return Cow::Borrowed(s);
             }
         }
-        String::from_utf8_lossy(piece)
+        Cow::Owned(String::from_utf8_lossy(piece).into_owned())
     }
 }
 
 /// Strips a namespace prefix: `dc:title` -> `title`.
-fn local(src: &Source, name: &[u8]) -> String {
-    src.str(local_bytes(name)).into_owned()
+fn local<'a>(src: &Source<'a>, name: &[u8]) -> Cow<'a, str> {
+    src.str(local_bytes(name))
 }
 
 fn local_bytes(name: &[u8]) -> &[u8] {
@@ -86,19 +86,24 @@ fn line_at(src: &[u8], pos: usize) -> u64 {
 
 /// Unescapes XML text; on an unknown entity (HTML's `&nbsp;` in a description) keeps the text
 /// as written rather than losing it.
-fn unescape(src: &Source, raw: &[u8]) -> (String, bool) {
+fn unescape<'a>(src: &Source<'a>, raw: &[u8]) -> (Cow<'a, str>, bool) {
     let s = src.str(raw);
     if memchr::memchr(b'&', raw).is_none() {
-        return (s.into_owned(), true);
+        return (s, true);
     }
     match quick_xml::escape::unescape(&s) {
-        Ok(u) => (u.into_owned(), true),
-        Err(_) => (s.into_owned(), false),
+        Ok(u) => (Cow::Owned(u.into_owned()), true),
+        Err(_) => (s, false),
     }
 }
 
 /// NUL is not allowed in XML (nor in PostgreSQL text): dropped, and reported.
-fn drop_nul(text: String, src: &Source, at: usize, problems: &mut Vec<XmlProblem>) -> String {
+fn drop_nul<'a>(
+    text: Cow<'a, str>,
+    src: &Source,
+    at: usize,
+    problems: &mut Vec<XmlProblem>,
+) -> Cow<'a, str> {
     if !src.has_nul || !text.contains('\0') {
         return text;
     }
@@ -106,7 +111,7 @@ fn drop_nul(text: String, src: &Source, at: usize, problems: &mut Vec<XmlProblem
         line: line_at(src.bytes, at),
         message: "NUL characters in text were dropped".into(),
     });
-    text.replace('\0', "")
+    Cow::Owned(text.replace('\0', ""))
 }
 
 /// The deepest element nesting [`parse`] builds.
@@ -114,7 +119,7 @@ pub const MAX_DEPTH: usize = 256;
 
 /// Builds the tree of `src`. Returns the first top-level element (an empty element named
 /// `""` when there is none) and the problems found.
-pub fn parse(src: &[u8]) -> (Element, Vec<XmlProblem>) {
+pub fn parse(src: &[u8]) -> (Element<'_>, Vec<XmlProblem>) {
     let source = Source::new(src);
     let mut reader = Reader::from_reader(src);
     reader.config_mut().check_end_names = false;
@@ -221,7 +226,7 @@ pub fn parse(src: &[u8]) -> (Element, Vec<XmlProblem>) {
                 push_text(stack.last_mut().expect("root"), text);
             }
             Ok(Event::CData(t)) => {
-                let text = source.str(t.as_ref()).into_owned();
+                let text = source.str(t.as_ref());
                 let text = drop_nul(text, &source, before, &mut problems);
                 push_text(stack.last_mut().expect("root"), text)
             }
@@ -259,18 +264,18 @@ pub fn parse(src: &[u8]) -> (Element, Vec<XmlProblem>) {
     (top.unwrap_or_default(), problems)
 }
 
-fn push_text(el: &mut Element, text: String) {
+fn push_text<'a>(el: &mut Element<'a>, text: Cow<'a, str>) {
     if let Some(Node::Text(prev)) = el.children.last_mut() {
-        prev.push_str(&text);
+        prev.to_mut().push_str(&text);
     } else {
         el.children.push(Node::Text(text));
     }
 }
 
-fn read_attrs(
-    src: &Source,
+fn read_attrs<'a>(
+    src: &Source<'a>,
     e: &quick_xml::events::BytesStart,
-    el: &mut Element,
+    el: &mut Element<'a>,
     pos: usize,
     problems: &mut Vec<XmlProblem>,
 ) {
@@ -288,15 +293,15 @@ fn read_attrs(
     }
 }
 
-impl Element {
+impl<'s> Element<'s> {
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
-    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+    pub fn elements(&self) -> impl Iterator<Item = &Element<'s>> {
         self.children.iter().filter_map(|n| match n {
             Node::Element(e) => Some(e),
             Node::Text(_) => None,
@@ -304,16 +309,19 @@ impl Element {
     }
 
     /// Direct children with this name.
-    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+    pub fn children_named<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a Element<'s>> + 'a {
         self.elements().filter(move |e| e.name == name)
     }
 
-    pub fn child(&self, name: &str) -> Option<&Element> {
+    pub fn child(&self, name: &str) -> Option<&Element<'s>> {
         self.elements().find(|e| e.name == name)
     }
 
     /// Follows a path of child names: `el.path(&["Article", "Journal", "Title"])`.
-    pub fn path(&self, names: &[&str]) -> Option<&Element> {
+    pub fn path(&self, names: &[&str]) -> Option<&Element<'s>> {
         let mut cur = self;
         for n in names {
             cur = cur.child(n)?;
@@ -322,7 +330,7 @@ impl Element {
     }
 
     /// All descendants (depth first) with this name.
-    pub fn descendants<'a>(&'a self, name: &'a str, out: &mut Vec<&'a Element>) {
+    pub fn descendants<'a>(&'a self, name: &'a str, out: &mut Vec<&'a Element<'s>>) {
         for e in self.elements() {
             if e.name == name {
                 out.push(e);
