@@ -1,10 +1,10 @@
-//! A small owned XML tree for one record chunk, built leniently.
+//! A small XML tree for one record chunk, built leniently.
 //!
 //! Records are small (kilobytes), so a tree per record is cheap and keeps every parser
 //! simple. Names, attribute values and texts borrow from the chunk where they can (valid
-//! UTF-8 without entities to decode): an owned string per element, attribute and text was
-//! most of the PubMed reader's allocations. The builder never fails: a syntax error or a mismatched end tag becomes a
-//! finding with its line, and the tree holds what was read around it.
+//! UTF-8, no entity to decode): a string per element, attribute and text was most of the
+//! PubMed reader's allocations. The builder never fails: a syntax error or a mismatched end
+//! tag becomes a finding with its line, and the tree holds what was read around it.
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
