@@ -6,7 +6,7 @@
 use opendi_corpora::postgres::Cluster;
 use opendi_engine::store::transfer::{copy, Dump, Transfer};
 use opendi_engine::{
-    Change, Counters, CurationAction, Engine, EngineConfig, NewRecord, Outcome, PgStore,
+    Change, Counters, CurationAction, Engine, EngineConfig, Neighbour, NewRecord, Outcome, PgStore,
     SearchRequest, SqliteStore, Store,
 };
 use opendi_ingest::{read_all, source::expand};
@@ -687,6 +687,67 @@ fn similar_lists_match_the_embedded_store() {
                 .len()
         );
     }
+}
+
+/// Schema 5 keeps a similar list per row: lists as schema 4 wrote them (a row per
+/// neighbour, reasons as JSON text) are converted by the migration, read back as they were,
+/// name their neighbours for `similar_listing` and are replaced like any other.
+#[test]
+fn similar_lists_of_schema_4_are_converted() {
+    let Some(pg) = Cluster::start() else { return };
+    let url = pg.url();
+    let n = |id: i64, score: f32, reason: &str| Neighbour {
+        id,
+        score,
+        reasons: vec![reason.to_string()],
+    };
+    let flat = |list: Vec<Neighbour>| -> Vec<(i64, f32, Vec<String>)> {
+        list.into_iter()
+            .map(|n| (n.id, n.score, n.reasons))
+            .collect()
+    };
+    let s = PgStore::open(&url).unwrap();
+    s.set_similar(&[(
+        1,
+        vec![
+            n(2, 416.954_9, "shared terms: marrow, anemia"),
+            n(3, 4.25, "same organism: Homo sapiens"),
+        ],
+    )])
+    .unwrap();
+    let written = flat(s.similar(1).unwrap());
+    assert_eq!(written.len(), 2);
+    assert_eq!(s.similar_listing(&[3]).unwrap(), vec![1]);
+    drop(s);
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    c.batch_execute(
+        r#"DROP TABLE neighbour_lists;
+        DELETE FROM schema_version WHERE version = 5;
+        CREATE TABLE similar_lists (
+            record_id BIGINT NOT NULL, rank INTEGER NOT NULL, neighbour BIGINT NOT NULL,
+            score REAL NOT NULL, reasons TEXT NOT NULL, PRIMARY KEY (record_id, rank)
+        );
+        CREATE INDEX similar_neighbour ON similar_lists (neighbour);
+        INSERT INTO similar_lists VALUES
+            (1, 1, 3, 4.25, '["same organism: Homo sapiens"]'),
+            (1, 0, 2, 416.9549, '["shared terms: marrow, anemia"]'),
+            (2, 0, 1, 416.9549, '[]');"#,
+    )
+    .unwrap();
+    let s = PgStore::open(&url).unwrap();
+    assert_eq!(flat(s.similar(1).unwrap()), written);
+    assert!(s.similar(2).unwrap()[0].reasons.is_empty());
+    assert_eq!(s.similar_listing(&[3]).unwrap(), vec![1]);
+    assert_eq!(s.similar_listing(&[1]).unwrap(), vec![2]);
+    let version: i32 = c
+        .query_one("SELECT max(version) FROM schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(version, 5);
+    s.set_similar(&[(1, vec![n(9, 1.0, "x")]), (2, Vec::new())])
+        .unwrap();
+    assert_eq!(s.similar_listing(&[1, 3, 9]).unwrap(), vec![1]);
+    assert!(s.similar(2).unwrap().is_empty());
 }
 
 /// Curated merges and splits behave the same on PostgreSQL as on the embedded store: the

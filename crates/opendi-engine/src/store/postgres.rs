@@ -7,7 +7,7 @@
 //! followed: see [`SEQ_LOCK`].
 
 use super::packing::{Dictionary, Packer};
-use super::sqlite::{encode, hex, pack};
+use super::sqlite::{decode_list, encode, encode_list, hex, pack, LIST_AS_JSON};
 use super::{
     Applied, Change, ChangeFilter, ChangeRow, Counters, Curated, Curation, CurationAction,
     HistoryEntry, LinkCounts, Neighbour, Outcome, Prepared, RecordKey, RecordRef, Relations, Store,
@@ -56,7 +56,27 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (2, SCHEMA_V2),
     (3, SCHEMA_V3),
     (4, SCHEMA_V4),
+    (5, SCHEMA_V5),
 ];
+
+/// A similar list per row, as in the embedded store: the neighbours' ids, most similar first
+/// (an array, its GIN index answering `similar_listing`), and their scores and reasons packed
+/// (`sqlite::encode_list`). Schema 2's lists (a row per neighbour) are converted: their
+/// entries as JSON after `LIST_AS_JSON`.
+const SCHEMA_V5: &str = r#"
+CREATE TABLE neighbour_lists (
+    record_id BIGINT PRIMARY KEY,
+    neighbours BIGINT[] NOT NULL,
+    list BYTEA NOT NULL
+);
+INSERT INTO neighbour_lists (record_id, neighbours, list)
+    SELECT record_id, array_agg(neighbour ORDER BY rank),
+           '\xfefefefe'::BYTEA
+               || convert_to(json_agg(json_build_array(score, reasons::JSON) ORDER BY rank)::TEXT, 'UTF8')
+    FROM similar_lists GROUP BY record_id;
+DROP TABLE similar_lists;
+CREATE INDEX similar_neighbours ON neighbour_lists USING GIN (neighbours);
+"#;
 
 /// The zstd dictionaries blobs are packed with (see `packing.rs`), trained and saved as in
 /// the embedded store.
@@ -1005,63 +1025,67 @@ impl Store for PgStore {
 
     fn set_similar(&self, lists: &[(i64, Vec<Neighbour>)]) -> Result<()> {
         let ids: Vec<i64> = lists.iter().map(|(id, _)| *id).collect();
-        let (mut owners, mut ranks, mut neighbours, mut scores, mut reasons) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut owners, mut neighbours, mut packed) = (Vec::new(), Vec::new(), Vec::new());
         for (id, list) in lists {
-            for (rank, n) in list.iter().enumerate() {
+            if let Some((n, p)) = encode_list(list, &self.packer)? {
                 owners.push(*id);
-                ranks.push(rank as i32);
-                neighbours.push(n.id);
-                scores.push(n.score);
-                reasons.push(serde_json::to_string(&n.reasons)?);
+                neighbours.push(n);
+                packed.push(p);
             }
         }
         self.run(|c| {
             let mut tx = c.transaction()?;
-            // Two nodes writing the list of one record would both find no rows to delete
-            // and collide on its ranks: writers of lists take turns.
+            // Two nodes writing the list of one record would both find no row to delete and
+            // collide on it: writers of lists take turns.
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SIMILAR_LOCK])?;
-            tx.execute("DELETE FROM similar_lists WHERE record_id = ANY($1)", &[&ids])?;
             tx.execute(
-                "INSERT INTO similar_lists (record_id, rank, neighbour, score, reasons)
-                 SELECT * FROM UNNEST($1::BIGINT[], $2::INTEGER[], $3::BIGINT[], $4::REAL[], $5::TEXT[])",
-                &[&owners, &ranks, &neighbours, &scores, &reasons],
+                "DELETE FROM neighbour_lists WHERE record_id = ANY($1)",
+                &[&ids],
             )?;
+            tx.execute(
+                "INSERT INTO neighbour_lists (record_id, neighbours, list)
+                 SELECT t.id,
+                        ARRAY(SELECT e::BIGINT FROM jsonb_array_elements_text(t.n::JSONB)
+                              WITH ORDINALITY AS x(e, i) ORDER BY i),
+                        t.list
+                 FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BYTEA[]) AS t(id, n, list)",
+                &[&owners, &neighbours, &packed],
+            )?;
+            let dictionaries = save_dictionaries(&mut tx, &self.packer)?;
             tx.commit()?;
+            self.packer.saved(&dictionaries);
             Ok(())
         })
     }
 
     fn similar(&self, id: i64) -> Result<Vec<Neighbour>> {
-        let rows = self.run(|c| {
-            Ok(c.query(
-                "SELECT neighbour, score, reasons FROM similar_lists WHERE record_id = $1 ORDER BY rank",
+        let (ids, json) = self.run(|c| {
+            let Some(row) = c.query_opt(
+                "SELECT neighbours, list FROM neighbour_lists WHERE record_id = $1",
                 &[&id],
-            )?)
+            )?
+            else {
+                return Ok((Vec::new(), Vec::new()));
+            };
+            let ids: Vec<i64> = row.try_get(0)?;
+            let list: Vec<u8> = row.try_get(1)?;
+            let json = match list.strip_prefix(&LIST_AS_JSON) {
+                Some(json) => json.to_vec(),
+                None => self.unpack(c, &list).map_err(Failure::Other)?,
+            };
+            Ok((ids, json))
         })?;
-        rows.iter()
-            .map(|r| {
-                let reasons: String = r
-                    .try_get(2)
-                    .map_err(|e| EngineError::Database(describe(&e)))?;
-                Ok(Neighbour {
-                    id: r
-                        .try_get(0)
-                        .map_err(|e| EngineError::Database(describe(&e)))?,
-                    score: r
-                        .try_get(1)
-                        .map_err(|e| EngineError::Database(describe(&e)))?,
-                    reasons: serde_json::from_str(&reasons)?,
-                })
-            })
-            .collect()
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        decode_list(id, ids, &json)
     }
 
     fn similar_listing(&self, ids: &[i64]) -> Result<Vec<i64>> {
         let ids = ids.to_vec();
         self.run(|c| {
             let rows = c.query(
-                "SELECT DISTINCT record_id FROM similar_lists WHERE neighbour = ANY($1) ORDER BY record_id",
+                "SELECT record_id FROM neighbour_lists WHERE neighbours && $1::BIGINT[] ORDER BY record_id",
                 &[&ids],
             )?;
             Ok(rows

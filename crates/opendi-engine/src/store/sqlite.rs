@@ -31,7 +31,7 @@ use std::sync::Mutex;
 /// which a build of format 3 cannot read: a store is marked 4 when its first dictionary is
 /// written. A curated store without dictionaries stays 3.
 ///
-/// Format 5 keeps a record's similar list in one row (`similar`, and `similar_refs` for the
+/// Format 5 keeps a record's similar list in one row (`neighbour_lists`, and `neighbour_refs` for the
 /// lists naming a record) instead of a row per neighbour (`similar_lists`): a store is marked
 /// 5 when a list is written that way or its old lists are converted at open.
 pub const STORE_FORMAT_VERSION: i64 = 5;
@@ -57,24 +57,24 @@ const BASE_FORMAT_VERSION: i64 = 2;
 /// Each connection's page cache: 64 MB (SQLite's `cache_size` in KiB when negative).
 const CACHE_KB: i64 = -65536;
 
-/// Rebuilds `similar_refs`, what [`Store::similar_listing`] reads, from the lists' neighbours,
+/// Rebuilds `neighbour_refs`, what [`Store::similar_listing`] reads, from the lists' neighbours,
 /// in key order (after a rewrite of every list, see [`Store::similar_bulk`], or at the open
 /// that finds a rewrite unfinished or lists of format 4 to convert).
 const REBUILD_REFS: &str = "
-DROP TABLE IF EXISTS similar_refs;
-CREATE TABLE similar_refs (
+DROP TABLE IF EXISTS neighbour_refs;
+CREATE TABLE neighbour_refs (
     neighbour INTEGER NOT NULL,
     record_id INTEGER NOT NULL,
     PRIMARY KEY (neighbour, record_id)
 ) WITHOUT ROWID;
-INSERT OR IGNORE INTO similar_refs (neighbour, record_id)
-    SELECT j.value, s.record_id FROM similar s, json_each(s.neighbours) j ORDER BY 1, 2;
-DELETE FROM meta WHERE key = 'similar_refs';";
+INSERT OR IGNORE INTO neighbour_refs (neighbour, record_id)
+    SELECT j.value, s.record_id FROM neighbour_lists s, json_each(s.neighbours) j ORDER BY 1, 2;
+DELETE FROM meta WHERE key = 'neighbour_refs';";
 
 /// Converts format 4's lists (a row per neighbour, reasons as JSON text) to a row per record.
 /// The converted `list` is JSON text, not a packed blob: [`SqliteStore::similar`] reads both.
 const CONVERT_LISTS: &str = "
-INSERT OR REPLACE INTO similar (record_id, neighbours, list)
+INSERT OR REPLACE INTO neighbour_lists (record_id, neighbours, list)
     SELECT record_id, json_group_array(neighbour ORDER BY rank),
            json_group_array(json_array(score, json(reasons)) ORDER BY rank)
     FROM similar_lists GROUP BY record_id;
@@ -187,13 +187,13 @@ CREATE TABLE IF NOT EXISTS counters (
 -- reasons in that order, `[[score, [reason, ...]], ...]`, packed (`packing.rs`, kind
 -- `similar`; JSON text when converted from format 4). A row per neighbour with its reasons
 -- as text was 68 of PubMed's 147 MB, and 20 inserts per record.
-CREATE TABLE IF NOT EXISTS similar (
+CREATE TABLE IF NOT EXISTS neighbour_lists (
     record_id INTEGER PRIMARY KEY,
     neighbours TEXT NOT NULL,
     list BLOB NOT NULL
 );
--- The lists naming a record (derived from `similar.neighbours`; see REBUILD_REFS).
-CREATE TABLE IF NOT EXISTS similar_refs (
+-- The lists naming a record (derived from `neighbour_lists.neighbours`; see REBUILD_REFS).
+CREATE TABLE IF NOT EXISTS neighbour_refs (
     neighbour INTEGER NOT NULL,
     record_id INTEGER NOT NULL,
     PRIMARY KEY (neighbour, record_id)
@@ -374,9 +374,13 @@ pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// A similar list as the `similar` table holds it: the neighbours' ids as a JSON array, and
-/// their scores and reasons packed; `None` for an empty list (no row).
-fn encode_list(list: &[Neighbour], packer: &Packer) -> Result<Option<(String, Vec<u8>)>> {
+/// A similar list as both stores keep it, a row per record: the neighbours' ids as a JSON
+/// array (PostgreSQL: an array) and their scores and reasons, `[[score, [reason, ...]], ...]`,
+/// packed. `None` for an empty list (no row).
+pub(super) fn encode_list(
+    list: &[Neighbour],
+    packer: &Packer,
+) -> Result<Option<(String, Vec<u8>)>> {
     if list.is_empty() {
         return Ok(None);
     }
@@ -386,9 +390,12 @@ fn encode_list(list: &[Neighbour], packer: &Packer) -> Result<Option<(String, Ve
     Ok(Some((ids, packer.pack("similar", &json, || pack(&json)))))
 }
 
+/// The first bytes of a PostgreSQL list converted from a row per neighbour (schema 5): its
+/// entries follow as JSON. A blob of [`pack`] starts with its length, never 2^32 - 2.
+pub(super) const LIST_AS_JSON: [u8; 4] = [0xfe; 4];
+
 /// The list [`encode_list`] wrote, from its ids and its unpacked entries.
-fn decode_list(id: i64, neighbours: &str, entries: &[u8]) -> Result<Vec<Neighbour>> {
-    let ids: Vec<i64> = serde_json::from_str(neighbours)?;
+pub(super) fn decode_list(id: i64, ids: Vec<i64>, entries: &[u8]) -> Result<Vec<Neighbour>> {
     let entries: Vec<(f32, Vec<String>)> = serde_json::from_slice(entries)?;
     if ids.len() != entries.len() {
         return Err(EngineError::Corrupt(format!(
@@ -416,15 +423,15 @@ fn upgrade_similar(conn: &Connection) -> Result<()> {
         tracing::info!("converting the similar lists to store format 5 (a row per record)");
         conn.execute_batch(&format!(
             "BEGIN; {CONVERT_LISTS}
-             INSERT OR REPLACE INTO meta (key, value) VALUES ('similar_refs', 'stale');
+             INSERT OR REPLACE INTO meta (key, value) VALUES ('neighbour_refs', 'stale');
              UPDATE meta SET value = '{STORE_FORMAT_VERSION}' WHERE key = 'format_version'
                  AND CAST(value AS INTEGER) < {STORE_FORMAT_VERSION}
-                 AND EXISTS (SELECT 1 FROM similar);
+                 AND EXISTS (SELECT 1 FROM neighbour_lists);
              COMMIT;"
         ))?;
     }
     let stale = conn
-        .query_row("SELECT 1 FROM meta WHERE key = 'similar_refs'", [], |r| {
+        .query_row("SELECT 1 FROM meta WHERE key = 'neighbour_refs'", [], |r| {
             r.get::<_, i64>(0)
         })
         .optional()?
@@ -961,16 +968,17 @@ impl Store for SqliteStore {
         let tx = conn.transaction()?;
         {
             let mut old =
-                tx.prepare_cached("SELECT neighbours FROM similar WHERE record_id = ?1")?;
+                tx.prepare_cached("SELECT neighbours FROM neighbour_lists WHERE record_id = ?1")?;
             let mut unref = tx.prepare_cached(
-                "DELETE FROM similar_refs WHERE neighbour = ?1 AND record_id = ?2",
+                "DELETE FROM neighbour_refs WHERE neighbour = ?1 AND record_id = ?2",
             )?;
             let mut add_ref = tx.prepare_cached(
-                "INSERT OR IGNORE INTO similar_refs (neighbour, record_id) VALUES (?1, ?2)",
+                "INSERT OR IGNORE INTO neighbour_refs (neighbour, record_id) VALUES (?1, ?2)",
             )?;
-            let mut clear = tx.prepare_cached("DELETE FROM similar WHERE record_id = ?1")?;
+            let mut clear =
+                tx.prepare_cached("DELETE FROM neighbour_lists WHERE record_id = ?1")?;
             let mut put = tx.prepare_cached(
-                "INSERT OR REPLACE INTO similar (record_id, neighbours, list) VALUES (?1, ?2, ?3)",
+                "INSERT OR REPLACE INTO neighbour_lists (record_id, neighbours, list) VALUES (?1, ?2, ?3)",
             )?;
             for (id, list, row) in &rows {
                 // A rewrite of every list rebuilds the references once at its end instead.
@@ -1000,7 +1008,11 @@ impl Store for SqliteStore {
 
     fn has_similar_lists(&self) -> Result<bool> {
         let conn = self.reader();
-        Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM similar)", [], |r| r.get(0))?)
+        Ok(
+            conn.query_row("SELECT EXISTS (SELECT 1 FROM neighbour_lists)", [], |r| {
+                r.get(0)
+            })?,
+        )
     }
 
     fn similar_bulk(&self, rewriting: bool) -> Result<()> {
@@ -1009,7 +1021,7 @@ impl Store for SqliteStore {
             // Marked in the store: a rewrite killed midway gets its references rebuilt at the
             // next open.
             conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('similar_refs', 'stale')",
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('neighbour_refs', 'stale')",
                 [],
             )?;
             self.similar_bulk.store(true, Ordering::Relaxed);
@@ -1022,8 +1034,8 @@ impl Store for SqliteStore {
 
     fn similar(&self, id: i64) -> Result<Vec<Neighbour>> {
         let conn = self.reader();
-        let mut stmt =
-            conn.prepare_cached("SELECT neighbours, list FROM similar WHERE record_id = ?1")?;
+        let mut stmt = conn
+            .prepare_cached("SELECT neighbours, list FROM neighbour_lists WHERE record_id = ?1")?;
         let row = stmt
             .query_row([id], |r| {
                 Ok((
@@ -1048,13 +1060,13 @@ impl Store for SqliteStore {
                 )))
             }
         };
-        decode_list(id, &neighbours, &json)
+        decode_list(id, serde_json::from_str(&neighbours)?, &json)
     }
 
     fn similar_listing(&self, ids: &[i64]) -> Result<Vec<i64>> {
         let conn = self.reader();
         let mut stmt =
-            conn.prepare_cached("SELECT record_id FROM similar_refs WHERE neighbour = ?1")?;
+            conn.prepare_cached("SELECT record_id FROM neighbour_refs WHERE neighbour = ?1")?;
         let mut out = Vec::new();
         for id in ids {
             for r in stmt.query_map([id], |r| r.get::<_, i64>(0))? {
@@ -1820,7 +1832,7 @@ mod tests {
     fn refs(s: &SqliteStore) -> Vec<(i64, i64)> {
         let conn = s.reader();
         let mut st = conn
-            .prepare("SELECT neighbour, record_id FROM similar_refs ORDER BY 1, 2")
+            .prepare("SELECT neighbour, record_id FROM neighbour_refs ORDER BY 1, 2")
             .unwrap();
         let rows = st
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
