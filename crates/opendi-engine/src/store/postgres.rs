@@ -61,8 +61,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
 
 /// A similar list per row, as in the embedded store: the neighbours' ids, most similar first
 /// (an array, its GIN index answering `similar_listing`), and their scores and reasons packed
-/// (`sqlite::encode_list`). Schema 2's lists (a row per neighbour) are converted: their
-/// entries as JSON after `LIST_AS_JSON`.
+/// (`sqlite::encode_list`). The lists of schemas 2-4 (a row per neighbour) are converted:
+/// their entries as JSON after `LIST_AS_JSON`.
 const SCHEMA_V5: &str = r#"
 CREATE TABLE neighbour_lists (
     record_id BIGINT PRIMARY KEY,
@@ -75,7 +75,7 @@ INSERT INTO neighbour_lists (record_id, neighbours, list)
                || convert_to(json_agg(json_build_array(score, reasons::JSON) ORDER BY rank)::TEXT, 'UTF8')
     FROM similar_lists GROUP BY record_id;
 DROP TABLE similar_lists;
-CREATE INDEX similar_neighbours ON neighbour_lists USING GIN (neighbours);
+CREATE INDEX neighbour_lists_neighbours ON neighbour_lists USING GIN (neighbours);
 "#;
 
 /// The zstd dictionaries blobs are packed with (see `packing.rs`), trained and saved as in

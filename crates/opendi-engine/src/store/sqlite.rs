@@ -31,9 +31,9 @@ use std::sync::Mutex;
 /// which a build of format 3 cannot read: a store is marked 4 when its first dictionary is
 /// written. A curated store without dictionaries stays 3.
 ///
-/// Format 5 keeps a record's similar list in one row (`neighbour_lists`, and `neighbour_refs` for the
-/// lists naming a record) instead of a row per neighbour (`similar_lists`): a store is marked
-/// 5 when a list is written that way or its old lists are converted at open.
+/// Format 5 keeps a record's similar list in one row (`neighbour_lists`, and `neighbour_refs`
+/// for the lists naming a record) instead of a row per neighbour (`similar_lists`): a store is
+/// marked 5 when a list is written that way or its old lists are converted at open.
 pub const STORE_FORMAT_VERSION: i64 = 5;
 
 /// The format of a store whose blobs may be packed with dictionaries.
