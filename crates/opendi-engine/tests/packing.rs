@@ -2,7 +2,7 @@
 //! embedded store: records written before and after a kind's dictionary read back exactly, in
 //! this process and after reopening, and the dictionaries are saved with the blobs.
 
-use opendi_engine::store::packing::SAMPLES;
+use opendi_engine::store::packing::{RECORD_PAIR, SAMPLES};
 use opendi_engine::store::transfer::Transfer;
 use opendi_engine::store::{Change, NewRecord, SqliteStore, Store};
 use opendi_model::Dataset;
@@ -38,11 +38,15 @@ fn record(i: usize) -> (Dataset, String) {
 }
 
 fn upsert(i: usize) -> Change {
+    upsert_as(i, "omicsdi-xml")
+}
+
+fn upsert_as(i: usize, format: &str) -> Change {
     let (d, raw) = record(i);
     Change::Upsert(Box::new(NewRecord::new(
         d,
         raw,
-        "omicsdi-xml".into(),
+        format.into(),
         "test.xml".into(),
         vec![],
         None,
@@ -85,16 +89,17 @@ fn blobs_before_and_after_a_dictionary_read_back_here_and_after_reopening() {
             .into_iter()
             .map(|d| d.kind)
             .collect();
-        assert_eq!(kinds, ["dataset", "raw omicsdi-xml"]);
+        assert_eq!(kinds, ["record omicsdi-xml"]);
         let rows = store.export(0, i64::MAX).unwrap().records;
         assert_eq!(rows.len(), n);
-        // The samples were packed alone (lz4), the rest with the dictionaries, and smaller.
+        // The samples were packed alone (lz4), the rest as pairs with the dictionary, and
+        // smaller.
         assert!(rows[..SAMPLES - 1]
             .iter()
             .all(|r| !r.dataset.starts_with(&ZSTD_MAGIC) && !r.raw.starts_with(&ZSTD_MAGIC)));
         assert!(rows[SAMPLES..]
             .iter()
-            .all(|r| r.dataset.starts_with(&ZSTD_MAGIC) && r.raw.starts_with(&ZSTD_MAGIC)));
+            .all(|r| r.dataset.starts_with(&RECORD_PAIR) && r.raw == RECORD_PAIR));
         let size = |rows: &[opendi_engine::store::transfer::RecordRow]| {
             rows.iter()
                 .map(|r| r.dataset.len() + r.raw.len())
@@ -116,8 +121,8 @@ fn blobs_before_and_after_a_dictionary_read_back_here_and_after_reopening() {
         )
         .unwrap();
     assert_eq!(
-        format, "4",
-        "a store with dictionaries is marked for the builds that read it"
+        format, "6",
+        "a store with record pairs is marked for the builds that read it"
     );
 
     // Reopened (another process would do the same): every record reads back, and new records
@@ -126,9 +131,36 @@ fn blobs_before_and_after_a_dictionary_read_back_here_and_after_reopening() {
     check_all(&store, n);
     ingest(&store, n..n + 50);
     check_all(&store, n + 50);
-    assert_eq!(store.export_dictionaries().unwrap().len(), 2);
+    assert_eq!(store.export_dictionaries().unwrap().len(), 1);
     let rows = store.export(0, i64::MAX).unwrap().records;
-    assert!(rows[n..].iter().all(|r| r.raw.starts_with(&ZSTD_MAGIC)));
+    assert!(rows[n..].iter().all(|r| r.raw == RECORD_PAIR));
+}
+
+/// A format of too few records to train its pair's dictionary packs its JSON with the
+/// dictionary every format's JSON trained, and its raw source against that JSON.
+#[test]
+fn a_format_of_few_records_packs_its_json_with_the_shared_dictionary() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("store.sqlite")).unwrap();
+    ingest(&store, 0..SAMPLES + 20);
+    let few = SAMPLES + 20..SAMPLES + 80;
+    for chunk in few.clone().collect::<Vec<_>>().chunks(25) {
+        let batch: Vec<Change> = chunk.iter().map(|&i| upsert_as(i, "geo-soft")).collect();
+        store.apply(&batch, 1_000).unwrap();
+    }
+    check_all(&store, few.end);
+    let mut kinds: Vec<String> = store
+        .export_dictionaries()
+        .unwrap()
+        .into_iter()
+        .map(|d| d.kind)
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["dataset", "record omicsdi-xml"]);
+    let rows = store.export(0, i64::MAX).unwrap().records;
+    assert!(rows[few.start + 1..]
+        .iter()
+        .all(|r| r.dataset.starts_with(&ZSTD_MAGIC) && r.raw.starts_with(&[0xff; 4])));
 }
 
 #[test]

@@ -69,10 +69,11 @@ impl NewRecord {
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub hash: [u8; 32],
-    /// The normalized record's JSON, packed (`packing.rs`).
+    /// The normalized record's JSON, packed (`packing.rs`): alone, or with its raw source.
     pub dataset: Vec<u8>,
-    /// The raw source text, packed: with its format's dictionary, or (before there is one)
-    /// with `dataset`'s JSON as the dictionary (see `sqlite::pack_raw`).
+    /// The raw source text, packed: [`packing::RECORD_PAIR`] alone when it is packed with the
+    /// JSON in `dataset`, or (before its format has a dictionary) with the JSON as the
+    /// dictionary (see `sqlite::pack_raw`).
     pub raw: Vec<u8>,
     pub diagnostics: String,
     /// The packed JSON of the record's own publication, if it is one.

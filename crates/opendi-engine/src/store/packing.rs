@@ -1,6 +1,7 @@
 //! How the store compresses its blobs (a record's normalized JSON, its raw source, a shared
 //! publication): zstd with a dictionary trained on the store's own records, one dictionary
-//! per kind of blob (`dataset`, `publication`, and `raw <format>` for each source format).
+//! per kind of blob (`record <format>` for each source format, `dataset`, `publication`,
+//! `similar`; stores written before format 6 also hold `raw <format>`).
 //!
 //! A record compressed alone repeats what every record of its kind holds (tag and key names,
 //! boilerplate, the common words of its field); a dictionary holds that once. On PubMed's
@@ -14,14 +15,23 @@
 //! names a dictionary the store does not hold. Dictionaries are never replaced: a kind keeps
 //! its first one, and every process that opens the store uses it.
 //!
+//! A record's JSON and its raw source are packed together, in one frame of kind
+//! `record <format>` ([`Packer::pack_record`]): the raw source repeats the JSON's text (title,
+//! description, names), which the frame then holds once. The JSON is its first blocks, flushed
+//! on their own, so that reading the JSON (a page, a list of neighbours) decodes only them.
+//! The store of 100,000 generated OmicsDI records went from 221 to 154 MB, PubMed's records'
+//! blobs from 37.8 to 30.7 MB, and packing takes less time (fewer bytes to encode).
+//!
 //! A blob says how to read it: a zstd frame (magic number first) names its dictionary's id in
-//! its header; anything else is lz4 as written before dictionaries existed.
+//! its header; a record's pair starts with [`RECORD_PAIR`] (and its `raw` column is that
+//! marker alone); anything else is lz4 as written before dictionaries existed.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{LazyLock, Mutex, RwLock};
 
-use zstd::zstd_safe::{self, CCtx, CDict, DCtx, DDict};
+use zstd::zstd_safe::zstd_sys::ZSTD_EndDirective;
+use zstd::zstd_safe::{self, CCtx, CDict, DCtx, DDict, InBuffer, OutBuffer, ResetDirective};
 
 use crate::{EngineError, Result};
 
@@ -37,6 +47,10 @@ const DICTIONARY_BYTES: usize = 32 << 10;
 const LEVEL: i32 = 1;
 /// The first bytes of every zstd frame.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+/// The first bytes of a record's packed pair (`dataset` column), then the JSON's length and
+/// the length of the frame's part that holds it (both u32, little-endian), then the frame; and
+/// the whole `raw` column of such a record. An lz4 blob starts with its length, never this.
+pub const RECORD_PAIR: [u8; 4] = [0xfd; 4];
 
 /// A trained dictionary, as the store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +67,7 @@ enum Slot {
         data: Vec<u8>,
         sizes: Vec<usize>,
     },
-    Ready(Arc<CDict<'static>>),
+    Ready(&'static CDict<'static>),
     /// Training failed (too little data to learn from): this process packs the kind alone.
     Off,
 }
@@ -64,7 +78,7 @@ pub struct Packer {
     train: bool,
     samples: usize,
     slots: Mutex<HashMap<String, Slot>>,
-    decoders: RwLock<HashMap<u32, Arc<DDict<'static>>>>,
+    decoders: RwLock<HashMap<u32, &'static DDict<'static>>>,
     unsaved: Mutex<Vec<Dictionary>>,
 }
 
@@ -106,13 +120,31 @@ impl Packer {
     /// Compresses `bytes`, a blob of `kind`: with the kind's dictionary, or by `alone` while
     /// it has none.
     pub fn pack(&self, kind: &str, bytes: &[u8], alone: impl FnOnce() -> Vec<u8>) -> Vec<u8> {
-        match self.dictionary_for(kind, bytes) {
-            Some(dict) => compress(&dict, bytes).unwrap_or_else(alone),
+        match self.dictionary_for(kind, &[bytes]) {
+            Some(dict) => compress(dict, bytes).unwrap_or_else(alone),
             None => alone(),
         }
     }
 
-    fn dictionary_for(&self, kind: &str, bytes: &[u8]) -> Option<Arc<CDict<'static>>> {
+    /// Packs a record's JSON and raw source together (see the module's header) with the
+    /// dictionary of `kind`; `None` while the kind has none (the caller packs them apart).
+    pub fn pack_record(&self, kind: &str, json: &[u8], raw: &[u8]) -> Option<Vec<u8>> {
+        let json_len = u32::try_from(json.len()).ok()?;
+        u32::try_from(raw.len()).ok()?;
+        let dict = self.dictionary_for(kind, &[json, raw])?;
+        compress_pair(dict, json, raw).map(|(frame, json_end)| {
+            let mut out = Vec::with_capacity(12 + frame.len());
+            out.extend_from_slice(&RECORD_PAIR);
+            out.extend_from_slice(&json_len.to_le_bytes());
+            out.extend_from_slice(&(json_end as u32).to_le_bytes());
+            out.extend_from_slice(&frame);
+            out
+        })
+    }
+
+    /// The dictionary of `kind`, or `None` while it has none: then the start of `parts`
+    /// (one blob, in pieces) is kept as a sample.
+    fn dictionary_for(&self, kind: &str, parts: &[&[u8]]) -> Option<&'static CDict<'static>> {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         let slot = match slots.get_mut(kind) {
             Some(slot) => slot,
@@ -123,13 +155,17 @@ impl Packer {
             None => return None,
         };
         let (data, sizes) = match slot {
-            Slot::Ready(dict) => return Some(dict.clone()),
+            Slot::Ready(dict) => return Some(*dict),
             Slot::Off => return None,
             Slot::Sampling { data, sizes } => (data, sizes),
         };
-        let sample = &bytes[..bytes.len().min(SAMPLE_PREFIX)];
-        data.extend_from_slice(sample);
-        sizes.push(sample.len());
+        let mut room = SAMPLE_PREFIX;
+        for part in parts {
+            let sample = &part[..part.len().min(room)];
+            data.extend_from_slice(sample);
+            room -= sample.len();
+        }
+        sizes.push(SAMPLE_PREFIX - room);
         if sizes.len() < self.samples {
             return None;
         }
@@ -138,12 +174,17 @@ impl Packer {
             None => Slot::Off,
         };
         match slot {
-            Slot::Ready(dict) => Some(dict.clone()),
+            Slot::Ready(dict) => Some(*dict),
             _ => None,
         }
     }
 
-    fn train_one(&self, kind: &str, data: &[u8], sizes: &[usize]) -> Option<Arc<CDict<'static>>> {
+    fn train_one(
+        &self,
+        kind: &str,
+        data: &[u8],
+        sizes: &[usize],
+    ) -> Option<&'static CDict<'static>> {
         let trained = zstd::dict::from_continuous(data, sizes, DICTIONARY_BYTES)
             .map_err(|e| tracing::debug!(kind, error = %e, "no dictionary trained"))
             .ok()?;
@@ -224,22 +265,32 @@ impl Packer {
             .retain(|d| !ids.contains(&d.id));
     }
 
-    /// Decompresses a blob. `load` reads a dictionary this packer has not seen (saved by
-    /// another process since this one opened the store).
+    /// Decompresses a blob (of a record's pair, its JSON). `load` reads a dictionary this
+    /// packer has not seen (saved by another process since this one opened the store).
     pub fn unpack(
         &self,
         blob: &[u8],
         load: impl FnOnce(u32) -> Result<Option<Dictionary>>,
     ) -> Result<Vec<u8>> {
+        if let Some(pair) = blob.strip_prefix(&RECORD_PAIR) {
+            let (json_len, json_end, frame) = split_pair(pair)?;
+            let dict = self.decoder(frame, load)?;
+            return decompress_prefix(dict, &frame[..json_end], json_len);
+        }
         if !blob.starts_with(&ZSTD_MAGIC) {
             return super::sqlite::unpack(blob);
         }
-        let corrupt = |what: &str| EngineError::Corrupt(format!("zstd: {what}"));
-        let size = zstd_safe::get_frame_content_size(blob)
-            .ok()
-            .flatten()
-            .ok_or_else(|| corrupt("no content size"))?;
-        let id = zstd_safe::get_dict_id_from_frame(blob)
+        let dict = self.decoder(blob, load)?;
+        decompress(dict, blob)
+    }
+
+    /// The dictionary a frame names: known, or loaded by `load`.
+    fn decoder(
+        &self,
+        frame: &[u8],
+        load: impl FnOnce(u32) -> Result<Option<Dictionary>>,
+    ) -> Result<&'static DDict<'static>> {
+        let id = zstd_safe::get_dict_id_from_frame(frame)
             .ok_or_else(|| corrupt("no dictionary id"))?
             .get();
         let known = self
@@ -247,33 +298,19 @@ impl Packer {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&id)
-            .cloned();
-        let dict = match known {
-            Some(d) => d,
-            None => {
-                let d = load(id)?
-                    .ok_or_else(|| corrupt(&format!("dictionary {id} is not in the store")))?;
-                let dict = DDict::try_create(&d.data)
-                    .map(Arc::new)
-                    .ok_or_else(|| corrupt(&format!("dictionary {id} is damaged")))?;
-                self.decoders
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(id, dict.clone());
-                dict
-            }
-        };
-        // A record is far smaller than this; a larger size is a damaged header.
-        if size > (1 << 32) {
-            return Err(corrupt("content size out of range"));
+            .copied();
+        if let Some(d) = known {
+            return Ok(d);
         }
-        let mut out = Vec::with_capacity(size as usize);
-        DCTX.with(|cx| {
-            cx.borrow_mut()
-                .decompress_using_ddict(&mut out, blob, &dict)
-        })
-        .map_err(|code| corrupt(zstd_safe::get_error_name(code)))?;
-        Ok(out)
+        let d =
+            load(id)?.ok_or_else(|| corrupt(&format!("dictionary {id} is not in the store")))?;
+        let (_, dict) =
+            prepare(&d).ok_or_else(|| corrupt(&format!("dictionary {id} is damaged")))?;
+        self.decoders
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, dict);
+        Ok(dict)
     }
 
     /// The raw source of a record from its `raw` and `dataset` columns (see
@@ -284,6 +321,17 @@ impl Packer {
         dataset: &[u8],
         mut load: impl FnMut(u32) -> Result<Option<Dictionary>>,
     ) -> Result<Vec<u8>> {
+        if raw == RECORD_PAIR {
+            let pair = dataset
+                .strip_prefix(&RECORD_PAIR)
+                .ok_or_else(|| corrupt("the raw source is not beside the record's JSON"))?;
+            let (json_len, _, frame) = split_pair(pair)?;
+            let mut both = decompress(self.decoder(frame, load)?, frame)?;
+            if both.len() < json_len {
+                return Err(corrupt("a record's pair is shorter than its JSON"));
+            }
+            return Ok(both.split_off(json_len));
+        }
         match raw.strip_prefix(&super::sqlite::RAW_AGAINST_DATASET) {
             Some(_) => {
                 let json = self.unpack(dataset, &mut load)?;
@@ -294,15 +342,47 @@ impl Packer {
     }
 }
 
+fn corrupt(what: &str) -> EngineError {
+    EngineError::Corrupt(format!("zstd: {what}"))
+}
+
+/// A record's pair after [`RECORD_PAIR`]: the JSON's length, the length of the frame's part
+/// that holds it, and the frame.
+fn split_pair(pair: &[u8]) -> Result<(usize, usize, &[u8])> {
+    let word = |at: usize| {
+        pair.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let (Some(json_len), Some(json_end)) = (word(0), word(4)) else {
+        return Err(corrupt("a record's pair is cut short"));
+    };
+    let frame = &pair[8..];
+    if json_end > frame.len() || !frame.starts_with(&ZSTD_MAGIC) {
+        return Err(corrupt("a record's pair is damaged"));
+    }
+    Ok((json_len, json_end, frame))
+}
+
+/// Every dictionary this process has made ready, by its bytes, kept for the life of the
+/// process: a context streaming a frame holds a reference to its dictionary, which must
+/// outlive the (thread-local) context. A process meets a few (a kind keeps its first).
+#[allow(clippy::type_complexity)]
+static READY: LazyLock<
+    Mutex<HashMap<Vec<u8>, Option<(&'static CDict<'static>, &'static DDict<'static>)>>>,
+> = LazyLock::new(Default::default);
+
 /// A dictionary made ready to compress and to decompress with; `None` (logged) when zstd
 /// cannot load it (a damaged row): its kind is packed alone, and blobs naming it fail to read
 /// with an error.
-fn prepare(d: &Dictionary) -> Option<(Arc<CDict<'static>>, Arc<DDict<'static>>)> {
-    let loaded = CDict::try_create(&d.data, LEVEL).zip(DDict::try_create(&d.data));
-    if loaded.is_none() {
-        tracing::warn!(id = d.id, kind = %d.kind, "a stored dictionary cannot be loaded");
-    }
-    loaded.map(|(c, d)| (Arc::new(c), Arc::new(d)))
+fn prepare(d: &Dictionary) -> Option<(&'static CDict<'static>, &'static DDict<'static>)> {
+    let mut ready = READY.lock().unwrap_or_else(|e| e.into_inner());
+    *ready.entry(d.data.clone()).or_insert_with(|| {
+        let loaded = CDict::try_create(&d.data, LEVEL).zip(DDict::try_create(&d.data));
+        if loaded.is_none() {
+            tracing::warn!(id = d.id, kind = %d.kind, "a stored dictionary cannot be loaded");
+        }
+        loaded.map(|(c, d)| (&*Box::leak(Box::new(c)), &*Box::leak(Box::new(d))))
+    })
 }
 
 fn compress(dict: &CDict<'static>, bytes: &[u8]) -> Option<Vec<u8>> {
@@ -315,9 +395,104 @@ fn compress(dict: &CDict<'static>, bytes: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
+/// One frame holding `first` then `second`, with `first` flushed as block(s) of its own;
+/// and the length of the frame's part up to the end of those blocks.
+fn compress_pair(
+    dict: &'static CDict<'static>,
+    first: &[u8],
+    second: &[u8],
+) -> Option<(Vec<u8>, usize)> {
+    CCTX.with(|cx| {
+        let (cctx, out) = &mut *cx.borrow_mut();
+        out.clear();
+        out.reserve(
+            zstd_safe::compress_bound(first.len()) + zstd_safe::compress_bound(second.len()) + 64,
+        );
+        let pair = (|| {
+            cctx.reset(ResetDirective::SessionAndParameters).ok()?;
+            cctx.ref_cdict(dict).ok()?;
+            cctx.set_pledged_src_size(Some((first.len() + second.len()) as u64))
+                .ok()?;
+            let mut output = OutBuffer::around(&mut *out);
+            let mut first_end = 0;
+            for (input, end) in [
+                (first, ZSTD_EndDirective::ZSTD_e_flush),
+                (second, ZSTD_EndDirective::ZSTD_e_end),
+            ] {
+                let mut input = InBuffer::around(input);
+                // The output holds the worst case: one call does it.
+                let left = cctx.compress_stream2(&mut output, &mut input, end).ok()?;
+                if left != 0 || input.pos() != input.src.len() {
+                    return None;
+                }
+                if first_end == 0 {
+                    first_end = output.pos();
+                }
+            }
+            Some(first_end)
+        })();
+        // The next frame starts afresh, without this dictionary.
+        let _ = cctx.reset(ResetDirective::SessionAndParameters);
+        pair.map(|first_end| (out.to_vec(), first_end))
+    })
+}
+
+/// Decompresses a whole frame.
+fn decompress(dict: &DDict<'static>, frame: &[u8]) -> Result<Vec<u8>> {
+    let size = zstd_safe::get_frame_content_size(frame)
+        .ok()
+        .flatten()
+        .ok_or_else(|| corrupt("no content size"))?;
+    // A record is far smaller than this; a larger size is a damaged header.
+    if size > (1 << 32) {
+        return Err(corrupt("content size out of range"));
+    }
+    let mut out = Vec::with_capacity(size as usize);
+    DCTX.with(|cx| {
+        cx.borrow_mut()
+            .decompress_using_ddict(&mut out, frame, dict)
+    })
+    .map_err(|code| corrupt(zstd_safe::get_error_name(code)))?;
+    Ok(out)
+}
+
+/// The first `size` bytes of a frame, from `part`, its beginning up to the end of the blocks
+/// that hold them.
+fn decompress_prefix(dict: &'static DDict<'static>, part: &[u8], size: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(size);
+    DCTX.with(|cx| {
+        let dctx = &mut *cx.borrow_mut();
+        let read = (|| {
+            dctx.reset(ResetDirective::SessionAndParameters)?;
+            dctx.ref_ddict(dict)?;
+            let mut output = OutBuffer::around(&mut out);
+            let mut input = InBuffer::around(part);
+            while output.pos() < size {
+                let before = (output.pos(), input.pos());
+                dctx.decompress_stream(&mut output, &mut input)?;
+                if (output.pos(), input.pos()) == before {
+                    break;
+                }
+            }
+            Ok(())
+        })();
+        let _ = dctx.reset(ResetDirective::SessionAndParameters);
+        read.map_err(|code| corrupt(zstd_safe::get_error_name(code)))
+    })?;
+    if out.len() != size {
+        return Err(corrupt("a record's JSON is cut short"));
+    }
+    Ok(out)
+}
+
 /// The kind of a record's raw source in `format`.
 pub fn raw_kind(format: &str) -> String {
     format!("raw {format}")
+}
+
+/// The kind of a record's pair (JSON and raw source) in `format`.
+pub fn record_kind(format: &str) -> String {
+    format!("record {format}")
 }
 
 #[cfg(test)]
@@ -420,6 +595,93 @@ mod tests {
             "the damaged dictionary was not used"
         );
         assert_eq!(reopened.unpack(&packed, |_| Ok(None)).unwrap(), record(1));
+    }
+
+    /// A raw source that repeats its JSON's text, as sources do.
+    fn source(i: usize) -> Vec<u8> {
+        let json = String::from_utf8(record(i)).unwrap();
+        format!(
+            "<entry id=\"GSE{i}\"><data>{json}</data><note>{}</note></entry>",
+            "n".repeat(i % 7)
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_record_pair_reads_its_json_from_its_first_blocks_and_its_raw_source_whole() {
+        let p = Packer::with_samples(Vec::new(), true, 40);
+        let kind = record_kind("omicsdi-xml");
+        let pairs: Vec<Option<Vec<u8>>> = (0..120)
+            .map(|i| p.pack_record(&kind, &record(i), &source(i)))
+            .collect();
+        assert!(
+            pairs[..39].iter().all(Option::is_none),
+            "packed apart until trained"
+        );
+        for (i, pair) in pairs.iter().enumerate().skip(39) {
+            let pair = pair.as_ref().expect("packed together once trained");
+            assert!(pair.starts_with(&RECORD_PAIR));
+            assert_eq!(p.unpack(pair, |_| Ok(None)).unwrap(), record(i));
+            assert_eq!(
+                p.unpack_raw(&RECORD_PAIR, pair, |_| Ok(None)).unwrap(),
+                source(i)
+            );
+            // The JSON reads from the frame's part before the raw source's blocks alone.
+            let json_end = u32::from_le_bytes(pair[8..12].try_into().unwrap()) as usize;
+            let (json_part, rest) = pair.split_at(12 + json_end);
+            assert!(!rest.is_empty());
+            assert_eq!(p.unpack(json_part, |_| Ok(None)).unwrap(), record(i));
+            assert!(p.unpack_raw(&RECORD_PAIR, json_part, |_| Ok(None)).is_err());
+        }
+        assert_eq!(p.unsaved()[0].kind, kind);
+
+        // An empty source, and one of several blocks.
+        let big: Vec<u8> = (0..400_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        for raw in [Vec::new(), big] {
+            let pair = p.pack_record(&kind, &record(3), &raw).unwrap();
+            assert_eq!(p.unpack(&pair, |_| Ok(None)).unwrap(), record(3));
+            assert_eq!(
+                p.unpack_raw(&RECORD_PAIR, &pair, |_| Ok(None)).unwrap(),
+                raw
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_record_pair_is_an_error_not_a_panic() {
+        let p = Packer::with_samples(Vec::new(), true, 10);
+        let kind = record_kind("pubmed-xml");
+        let pair = (0..20)
+            .filter_map(|i| p.pack_record(&kind, &record(i), &source(i)))
+            .last()
+            .unwrap();
+        for cut in [4, 8, 11, 12, 16, 20] {
+            assert!(
+                p.unpack(&pair[..cut], |_| Ok(None)).is_err(),
+                "cut at {cut}"
+            );
+            assert!(p
+                .unpack_raw(&RECORD_PAIR, &pair[..cut], |_| Ok(None))
+                .is_err());
+        }
+        let mut lying = pair.clone();
+        lying[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(p.unpack(&lying, |_| Ok(None)).is_err());
+        let mut longer = pair.clone();
+        longer[4..8].copy_from_slice(&(1u32 << 20).to_le_bytes());
+        assert!(p.unpack(&longer, |_| Ok(None)).is_err());
+        assert!(p.unpack_raw(&RECORD_PAIR, &longer, |_| Ok(None)).is_err());
+        for at in [14, pair.len() / 2, pair.len() - 2] {
+            let mut flipped = pair.clone();
+            flipped[at] ^= 0xff;
+            let _ = p.unpack(&flipped, |_| Ok(None));
+            let _ = p.unpack_raw(&RECORD_PAIR, &flipped, |_| Ok(None));
+        }
+        let fresh = Packer::new(Vec::new(), false);
+        let err = fresh.unpack(&pair, |_| Ok(None)).unwrap_err();
+        assert!(err.to_string().contains("not in the store"), "{err}");
     }
 
     #[test]

@@ -57,7 +57,14 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (3, SCHEMA_V3),
     (4, SCHEMA_V4),
     (5, SCHEMA_V5),
+    (6, SCHEMA_V6),
 ];
+
+/// No table changes: a record's JSON and raw source may now be packed together
+/// (`packing::RECORD_PAIR`), which an older build cannot read, so it must refuse the database.
+const SCHEMA_V6: &str = r#"
+COMMENT ON COLUMN records.raw IS 'the raw source, packed; or the four bytes FD FD FD FD: packed with the JSON in dataset';
+"#;
 
 /// A similar list per row, as in the embedded store: the neighbours' ids, most similar first
 /// (an array, its GIN index answering `similar_listing`), and their scores and reasons packed

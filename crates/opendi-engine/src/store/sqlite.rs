@@ -6,7 +6,7 @@
 //! compressed JSON (normalized) and text (raw) blobs: zstd with the store's dictionaries
 //! (`packing.rs`), lz4 before a kind has one.
 
-use super::packing::{raw_kind, Dictionary, Packer};
+use super::packing::{record_kind, Dictionary, Packer, RECORD_PAIR};
 use super::{
     Applied, Change, ChangeFilter, ChangeRow, Counters, Curated, Curation, CurationAction,
     HistoryEntry, LinkCounts, Neighbour, NewRecord, Outcome, RecordKey, RecordRef, Relations,
@@ -34,7 +34,13 @@ use std::sync::Mutex;
 /// Format 5 keeps a record's similar list in one row (`neighbour_lists`, and `neighbour_refs`
 /// for the lists naming a record) instead of a row per neighbour (`similar_lists`): a store is
 /// marked 5 when a list is written that way or its old lists are converted at open.
-pub const STORE_FORMAT_VERSION: i64 = 5;
+///
+/// Format 6 packs a record's JSON and raw source together (`packing::RECORD_PAIR`): a store
+/// is marked 6 when the first dictionary of such pairs is written.
+pub const STORE_FORMAT_VERSION: i64 = 6;
+
+/// The format of a store whose similar lists are a row per record.
+const LISTS_FORMAT_VERSION: i64 = 5;
 
 /// The format of a store whose blobs may be packed with dictionaries.
 pub(super) const PACKED_FORMAT_VERSION: i64 = 4;
@@ -339,6 +345,13 @@ fn save_dictionaries(tx: &Connection, packer: &Packer) -> Result<Vec<u32>> {
     if !ids.is_empty() {
         raise_format(tx, PACKED_FORMAT_VERSION)?;
     }
+    if packer
+        .unsaved()
+        .iter()
+        .any(|d| ids.contains(&d.id) && d.kind.starts_with("record "))
+    {
+        raise_format(tx, STORE_FORMAT_VERSION)?;
+    }
     Ok(ids)
 }
 
@@ -346,10 +359,20 @@ fn save_dictionaries(tx: &Connection, packer: &Packer) -> Result<Vec<u32>> {
 pub(crate) fn encode(r: &NewRecord, packer: &Packer) -> Result<super::Prepared> {
     let json = serde_json::to_vec(&r.dataset)?;
     let raw = r.raw.as_bytes();
+    // Until the format's pair has a dictionary: the JSON with the dictionary of every
+    // format's JSON (which a format of few records may never outgrow), the raw source with
+    // the JSON as its dictionary.
+    let (dataset, raw) = match packer.pack_record(&record_kind(&r.format), &json, raw) {
+        Some(pair) => (pair, RECORD_PAIR.to_vec()),
+        None => (
+            packer.pack("dataset", &json, || pack(&json)),
+            pack_raw(raw, &json),
+        ),
+    };
     Ok(super::Prepared {
         hash: hash_record(r, &json),
-        dataset: packer.pack("dataset", &json, || pack(&json)),
-        raw: packer.pack(&raw_kind(&r.format), raw, || pack_raw(raw, &json)),
+        dataset,
+        raw,
         diagnostics: serde_json::to_string(&r.diagnostics)?,
         publication: r
             .publication
@@ -424,8 +447,8 @@ fn upgrade_similar(conn: &Connection) -> Result<()> {
         conn.execute_batch(&format!(
             "BEGIN; {CONVERT_LISTS}
              INSERT OR REPLACE INTO meta (key, value) VALUES ('neighbour_refs', 'stale');
-             UPDATE meta SET value = '{STORE_FORMAT_VERSION}' WHERE key = 'format_version'
-                 AND CAST(value AS INTEGER) < {STORE_FORMAT_VERSION}
+             UPDATE meta SET value = '{LISTS_FORMAT_VERSION}' WHERE key = 'format_version'
+                 AND CAST(value AS INTEGER) < {LISTS_FORMAT_VERSION}
                  AND EXISTS (SELECT 1 FROM neighbour_lists);
              COMMIT;"
         ))?;
@@ -998,7 +1021,7 @@ impl Store for SqliteStore {
             }
         }
         if rows.iter().any(|(_, _, row)| row.is_some()) {
-            raise_format(&tx, STORE_FORMAT_VERSION)?;
+            raise_format(&tx, LISTS_FORMAT_VERSION)?;
         }
         let dictionaries = save_dictionaries(&tx, &self.packer)?;
         tx.commit()?;
@@ -1877,7 +1900,7 @@ mod tests {
         );
         assert_eq!(refs(&s), vec![(1, 2), (2, 1), (3, 1)]);
         assert_eq!(s.similar_listing(&[3, 2]).unwrap(), vec![1]);
-        assert_eq!(format(&s), STORE_FORMAT_VERSION);
+        assert_eq!(format(&s), LISTS_FORMAT_VERSION);
         // Replaced: the references of the old list go.
         s.set_similar(&[(1, vec![neighbour(4, 1.0, "shared terms: anemia")])])
             .unwrap();
@@ -1948,7 +1971,7 @@ mod tests {
         assert_eq!(one[1].reasons, vec!["same organism: Homo sapiens"]);
         assert!(s.similar(2).unwrap()[0].reasons.is_empty());
         assert_eq!(s.similar_listing(&[3]).unwrap(), vec![1]);
-        assert_eq!(format(&s), STORE_FORMAT_VERSION);
+        assert_eq!(format(&s), LISTS_FORMAT_VERSION);
         let old: i64 = s
             .reader()
             .query_row("SELECT count(*) FROM sqlite_master WHERE name LIKE 'similar_lists%' OR name = 'similar_neighbour'", [], |r| r.get(0))
