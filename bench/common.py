@@ -234,6 +234,32 @@ def drop_dir(p: Path) -> None:
     shutil.rmtree(p, ignore_errors=True)
 
 
+def shard_lines(src: Path, out_dir: Path, parts: int) -> Path:
+    """Splits a JSONL file into `parts` files of consecutive lines in `out_dir` (kept while
+    `src` is unchanged) and returns `out_dir`. Anserini's IndexCollection gives each thread
+    whole files: one file is indexed by one thread whatever `-threads` says (measured at 1M
+    records: 113.9 s from one file, 78.0 s from two, both with -threads 2)."""
+    stamp = out_dir / ".source"
+    mark = f"{src} {src.stat().st_size} {src.stat().st_mtime_ns} {parts}"
+    if stamp.is_file() and stamp.read_text() == mark:
+        return out_dir
+    drop_dir(out_dir)
+    out_dir.mkdir(parents=True)
+    with src.open("rb") as f:
+        lines = sum(1 for _ in f)
+    per = -(-lines // max(parts, 1))
+    with src.open("rb") as f:
+        for i in range(max(parts, 1)):
+            with (out_dir / f"docs-{i}.jsonl").open("wb") as w:
+                for _ in range(per):
+                    line = f.readline()
+                    if not line:
+                        break
+                    w.write(line)
+    stamp.write_text(mark)
+    return out_dir
+
+
 def dir_size(p: Path) -> int:
     """Bytes on disk of the files under ``p`` (apparent sizes)."""
     total = 0

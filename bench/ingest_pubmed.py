@@ -285,6 +285,8 @@ def main() -> None:
     ext = extract_jsonl(xml_gz, WORK / "jsonl")
     C.log(f"  {ext['records']:,} records, {ext['xml_bytes'] / 1e6:.1f} MB XML -> "
           f"{ext['jsonl_bytes'] / 1e6:.1f} MB JSONL in {ext['seconds']:.1f} s")
+    # A file per thread, or Lucene indexes on one (see `common.shard_lines`).
+    shards = C.shard_lines(Path(ext["jsonl"]), WORK / "jsonl-lucene", args.threads)
     gz_bytes = xml_gz.stat().st_size
     n = ext["records"]
 
@@ -303,7 +305,7 @@ def main() -> None:
                 if s.startswith("opendi"):
                     r = run_opendi(binary, xml_gz, rep, s)
                 else:
-                    r = run_lucene(jar, WORK / "jsonl", rep, s, s == "lucene-lean", args.threads, java_opts)
+                    r = run_lucene(jar, shards, rep, s, s == "lucene-lean", args.threads, java_opts)
                 r["cpu_busy_before"] = busy
                 r["contended"] = r["other_cpu_s"] > args.max_other_cpu * r["wall_s"]
                 if not r["contended"] or attempt == args.retries:

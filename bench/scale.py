@@ -10,7 +10,8 @@ For each size N:
    the real corpora) and, beside them, a JSONL file with the text opendi indexes for each record,
    which is what the peers index. Cached in ``bench/cache/scale/`` by size and seed.
 2. Ingest / indexing, each measured with ``os.wait4`` (wall, CPU, peak RSS) from a fresh directory:
-   ``opendi ingest --no-similar`` (parse XML, store, index; the similar lists follow in step 5); Lucene (Anserini ``IndexCollection``, 2 threads);
+   ``opendi ingest --no-similar`` (parse XML, store, index; the similar lists follow in step 5); Lucene (Anserini ``IndexCollection``, 2 threads on
+   the JSONL split in two files: it gives each thread whole files);
    SQLite FTS5 (one transaction of INSERTs, then ``optimize``); PostgreSQL full-text search
    (``COPY``, a stored ``tsvector`` column, a GIN index) on a throwaway cluster.
 3. Search latency in-process, on a mixed query set made from the corpus (single terms of high,
@@ -133,8 +134,10 @@ def ingest_lucene(jar: Path, jsonl: Path) -> dict:
     idx = WORK / "lucene-index"
     C.drop_dir(idx)
     C.wait_idle(120)
+    # A file per thread, or Lucene indexes on one (see `common.shard_lines`).
+    shards = C.shard_lines(jsonl, jsonl.parent.with_name(jsonl.parent.name + "-lucene"), 2)
     r = C.run_measured(["java", "-cp", jar, "io.anserini.index.IndexCollection", "-collection",
-                        "JsonCollection", "-input", jsonl.parent, "-index", idx, "-generator",
+                        "JsonCollection", "-input", shards, "-index", idx, "-generator",
                         "DefaultLuceneDocumentGenerator", "-threads", "2", "-storePositions",
                         "-storeRaw"])
     m = re.search(r"Total\s+([\d,]+)\s+documents indexed", r.stdout + r.stderr)

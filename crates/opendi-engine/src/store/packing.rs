@@ -357,7 +357,9 @@ fn split_pair(pair: &[u8]) -> Result<(usize, usize, &[u8])> {
         return Err(corrupt("a record's pair is cut short"));
     };
     let frame = &pair[8..];
-    if json_end > frame.len() || !frame.starts_with(&ZSTD_MAGIC) {
+    // The JSON is part of the frame's content, whose size its header gives.
+    let content = zstd_safe::get_frame_content_size(frame).ok().flatten();
+    if json_end > frame.len() || content.is_none_or(|size| json_len as u64 > size) {
         return Err(corrupt("a record's pair is damaged"));
     }
     Ok((json_len, json_end, frame))
