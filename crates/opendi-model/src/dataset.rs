@@ -416,19 +416,21 @@ impl Dataset {
     }
 }
 
+/// What repositories write instead of leaving a field out (compared ignoring ASCII case).
+const PLACEHOLDERS: [&str; 8] = [
+    "",
+    "not available",
+    "n/a",
+    "na",
+    "none",
+    "null",
+    "not applicable",
+    "-",
+];
+
 /// Trims a value and folds its inner white space; `None` for empty values and the
 /// placeholders repositories write instead of leaving a field out.
 pub fn clean_value(value: &str) -> Option<String> {
-    const PLACEHOLDERS: [&str; 8] = [
-        "",
-        "not available",
-        "n/a",
-        "na",
-        "none",
-        "null",
-        "not applicable",
-        "-",
-    ];
     // One pass and one allocation: values are often whole descriptions.
     let mut v = String::with_capacity(value.len());
     for word in value.split_whitespace() {
@@ -444,7 +446,7 @@ pub fn clean_value(value: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::clean_value;
+    use super::{clean_value, PLACEHOLDERS};
     use proptest::prelude::*;
 
     #[test]
@@ -477,17 +479,7 @@ mod tests {
     fn reference(value: &str) -> Option<String> {
         let v = value.split_whitespace().collect::<Vec<_>>().join(" ");
         let lower = v.to_ascii_lowercase();
-        let placeholders = [
-            "",
-            "not available",
-            "n/a",
-            "na",
-            "none",
-            "null",
-            "not applicable",
-            "-",
-        ];
-        (!placeholders.contains(&lower.as_str())).then_some(v)
+        (!PLACEHOLDERS.contains(&lower.as_str())).then_some(v)
     }
 
     proptest! {
