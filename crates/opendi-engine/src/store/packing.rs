@@ -487,11 +487,6 @@ fn decompress_prefix(dict: &'static DDict<'static>, part: &[u8], size: usize) ->
     Ok(out)
 }
 
-/// The kind of a record's raw source in `format`.
-pub fn raw_kind(format: &str) -> String {
-    format!("raw {format}")
-}
-
 /// The kind of a record's pair (JSON and raw source) in `format`.
 pub fn record_kind(format: &str) -> String {
     format!("record {format}")
@@ -697,7 +692,7 @@ mod tests {
         for i in 0..60 {
             p.pack("dataset", &record(i), Vec::new);
             let raw = [b"^SAMPLE = GSM".as_slice(), &record(i * 3)].concat();
-            p.pack(&raw_kind("geo-soft"), &raw, Vec::new);
+            p.pack("raw geo-soft", &raw, Vec::new);
         }
         let kinds: Vec<String> = p.unsaved().into_iter().map(|d| d.kind).collect();
         assert_eq!(kinds, ["dataset", "raw geo-soft"]);

@@ -344,13 +344,13 @@ fn save_dictionaries(tx: &Connection, packer: &Packer) -> Result<Vec<u32>> {
     })?;
     if !ids.is_empty() {
         raise_format(tx, PACKED_FORMAT_VERSION)?;
-    }
-    if packer
-        .unsaved()
-        .iter()
-        .any(|d| ids.contains(&d.id) && d.kind.starts_with("record "))
-    {
-        raise_format(tx, STORE_FORMAT_VERSION)?;
+        if packer
+            .unsaved()
+            .iter()
+            .any(|d| ids.contains(&d.id) && d.kind.starts_with("record "))
+        {
+            raise_format(tx, STORE_FORMAT_VERSION)?;
+        }
     }
     Ok(ids)
 }
