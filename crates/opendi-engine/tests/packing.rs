@@ -7,6 +7,9 @@ use opendi_engine::store::transfer::Transfer;
 use opendi_engine::store::{Change, NewRecord, SqliteStore, Store};
 use opendi_model::Dataset;
 
+#[path = "support/publications.rs"]
+mod publications;
+
 const TISSUES: &[&str] = &["liver", "bone marrow", "kidney", "lung", "brain", "skin"];
 const STUDIES: &[&str] = &[
     "expression profiling",
@@ -172,4 +175,35 @@ fn a_store_opened_before_a_dictionary_was_saved_reads_blobs_packed_with_it() {
     let n = SAMPLES + 100;
     ingest(&writer, 0..n);
     check_all(&reader, n);
+}
+
+#[test]
+fn a_record_that_is_a_publication_keeps_it_in_its_frame_and_the_store_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        publications::publications_kept_in_records_read_back_whatever_happens_to_them(&store);
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let format: String = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'format_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        format, "7",
+        "rows naming records are for the builds that read them"
+    );
+    // Reopened: the publications still read from their records.
+    let store = SqliteStore::open(&path).unwrap();
+    for i in SAMPLES + 7..SAMPLES + 120 {
+        let p = publications::publication(i);
+        assert_eq!(
+            store.publication(p.pmid.as_deref(), None, None).unwrap(),
+            Some(p)
+        );
+    }
 }

@@ -14,6 +14,9 @@ use opendi_model::{Dataset, Item, PartialDate};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+#[path = "support/publications.rs"]
+mod publications;
+
 fn changes(rel: &str) -> Option<Vec<Change>> {
     let path = opendi_corpora::corpus(rel)?;
     let (items, _) = read_all(
@@ -743,7 +746,7 @@ fn similar_lists_of_schema_4_are_converted() {
         .query_one("SELECT max(version) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     s.set_similar(&[(1, vec![n(9, 1.0, "x")]), (2, Vec::new())])
         .unwrap();
     assert_eq!(s.similar_listing(&[1, 3, 9]).unwrap(), vec![1]);
@@ -924,4 +927,27 @@ fn both_stores_train_the_same_dictionaries_and_a_migration_carries_them() {
     back.apply(&[upsert("test", "AFTER", "liver and marrow of donor 1")], 6)
         .unwrap();
     assert_eq!(back.export_dictionaries().unwrap().len(), 1);
+}
+
+#[test]
+fn publications_kept_in_records_read_back_and_a_migration_carries_them() {
+    let Some(pg) = Cluster::start() else { return };
+    let pgs = PgStore::open(&pg.url()).unwrap();
+    publications::publications_kept_in_records_read_back_whatever_happens_to_them(&pgs);
+    // The rows naming records, and the records, go over as they are: every publication reads
+    // the same from the embedded copy.
+    let dir = tempfile::tempdir().unwrap();
+    let back = SqliteStore::open(&dir.path().join("store.sqlite")).unwrap();
+    copy(&pgs, &back, |_, _| {}).unwrap();
+    let (_, rows) = everything(&pgs);
+    assert!(rows.iter().any(|r| r.data.starts_with(&[0xfb; 4])));
+    for r in &rows {
+        let pmid = r.pmid.as_deref();
+        assert_eq!(
+            back.publication(pmid, None, None).unwrap(),
+            pgs.publication(pmid, None, None).unwrap(),
+            "{}",
+            r.key
+        );
+    }
 }

@@ -100,6 +100,17 @@ pub fn raw_text(bytes: &[u8]) -> (String, bool) {
     }
 }
 
+/// A record chunk's text for the store, and whether it was valid UTF-8: the chunk itself when
+/// it was (records almost always are), without the copy [`raw_text`] makes; with invalid bytes
+/// replaced otherwise. Copying every PubMed article was 1.8% of a PubMed ingest's CPU time,
+/// most of it the kernel zeroing fresh pages for the copies.
+pub fn chunk_text(bytes: Vec<u8>) -> (String, bool) {
+    match String::from_utf8(bytes) {
+        Ok(s) => (s, true),
+        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
+    }
+}
+
 /// Parses an in-memory input with a known format (tests, HTTP ingest).
 pub fn parse_bytes(
     format: &FormatSpec,

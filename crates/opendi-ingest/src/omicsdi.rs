@@ -3,7 +3,7 @@
 
 use crate::xml::{self, Element};
 use crate::xmlsplit::{Chunk, RecordSplitter};
-use crate::{raw_text, ParseContext};
+use crate::{chunk_text, ParseContext};
 use opendi_model::{
     clean_value, repository_key, Dataset, DateKind, DatedValue, Diagnostic, Evidence, Item,
     Location, PartialDate, Person, PersonRole, PublicationRef, SourceRecord,
@@ -37,7 +37,7 @@ pub fn parse(
                 ..
             } => {
                 ordinal += 1;
-                let rec = parse_entry(&text, line, ordinal, complete, &header, ctx);
+                let rec = parse_entry(text, line, ordinal, complete, &header, ctx);
                 sink(Item::Record(Box::new(rec)));
             }
             Chunk::TooLarge { line, bytes, .. } => {
@@ -102,15 +102,16 @@ static PMID_RE: LazyLock<regex::Regex> =
 
 /// Parses one `<entry>` chunk. Never fails: problems become diagnostics on the record.
 fn parse_entry(
-    text: &[u8],
+    text: Vec<u8>,
     line: u64,
     ordinal: u64,
     complete: bool,
     header: &Header,
     ctx: &ParseContext,
 ) -> SourceRecord {
-    let (raw, utf8_ok) = raw_text(text);
-    let (entry, problems) = xml::parse(text);
+    let (raw, utf8_ok) = chunk_text(text);
+    let text = raw.as_bytes();
+    let (entry, problems) = xml::parse_str(&raw);
     let id = entry.attr("id").and_then(clean_value);
     let record_label = id.clone().unwrap_or_else(|| format!("#{ordinal}"));
     let loc = |l: u64| {
@@ -208,6 +209,8 @@ fn parse_entry(
         .unwrap_or_else(|| "unknown".to_string());
 
     validate(&d, repository.is_some(), ctx, &loc(line), &mut diags);
+    // The tree borrows the text, which the record takes.
+    drop(entry);
     SourceRecord {
         dataset: d,
         publication: None,

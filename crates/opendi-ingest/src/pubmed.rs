@@ -3,7 +3,7 @@
 
 use crate::xml::{self, Element};
 use crate::xmlsplit::{Chunk, RecordSplitter};
-use crate::{raw_text, ParseContext};
+use crate::{chunk_text, ParseContext};
 use opendi_model::{
     clean_value, Dataset, DateKind, DatedValue, Diagnostic, Evidence, Item, Location, MeshHeading,
     PartialDate, Person, PersonRole, Publication, PublicationRef, SourceRecord,
@@ -54,7 +54,7 @@ pub fn parse(
             } => {
                 ordinal += 1;
                 sink(Item::Record(Box::new(parse_article(
-                    &text, line, ordinal, complete, ctx,
+                    text, line, ordinal, complete, ctx,
                 ))));
             }
             Chunk::TooLarge { line, bytes, .. } => {
@@ -189,14 +189,15 @@ pub(crate) fn citation_dataset(c: &Citation, ordinal: u64) -> Dataset {
 }
 
 fn parse_article(
-    text: &[u8],
+    text: Vec<u8>,
     line: u64,
     ordinal: u64,
     complete: bool,
     ctx: &ParseContext,
 ) -> SourceRecord {
-    let (raw, utf8_ok) = raw_text(text);
-    let (art, problems) = xml::parse(text);
+    let (raw, utf8_ok) = chunk_text(text);
+    let text = raw.as_bytes();
+    let (art, problems) = xml::parse_str(&raw);
     let cit = art
         .child("MedlineCitation")
         .or_else(|| art.child("BookDocument"));
@@ -408,6 +409,8 @@ fn parse_article(
         },
         ordinal,
     );
+    // The tree borrows the text, which the record takes.
+    drop(art);
     SourceRecord {
         dataset: d,
         publication: Some(p),

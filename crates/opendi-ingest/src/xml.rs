@@ -120,7 +120,20 @@ pub const MAX_DEPTH: usize = 256;
 /// Builds the tree of `src`. Returns the first top-level element (an empty element named
 /// `""` when there is none) and the problems found.
 pub fn parse(src: &[u8]) -> (Element<'_>, Vec<XmlProblem>) {
-    let source = Source::new(src);
+    parse_source(Source::new(src))
+}
+
+/// [`parse`] of text known to be UTF-8 (not checked again).
+pub fn parse_str(src: &str) -> (Element<'_>, Vec<XmlProblem>) {
+    parse_source(Source {
+        bytes: src.as_bytes(),
+        text: Some(src),
+        has_nul: memchr::memchr(0, src.as_bytes()).is_some(),
+    })
+}
+
+fn parse_source(source: Source<'_>) -> (Element<'_>, Vec<XmlProblem>) {
+    let src = source.bytes;
     let mut reader = Reader::from_reader(src);
     reader.config_mut().check_end_names = false;
     let mut problems = Vec::new();

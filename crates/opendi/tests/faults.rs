@@ -524,12 +524,12 @@ fn older_formats_are_upgraded_newer_ones_refused() {
     rusqlite::Connection::open(&file)
         .unwrap()
         .execute(
-            "UPDATE meta SET value = '7' WHERE key = 'format_version'",
+            "UPDATE meta SET value = '8' WHERE key = 'format_version'",
             [],
         )
         .unwrap();
     rw().execute(
-        "UPDATE meta SET value = '7' WHERE key = 'format_version'",
+        "UPDATE meta SET value = '8' WHERE key = 'format_version'",
         [],
     )
     .unwrap();
@@ -537,7 +537,7 @@ fn older_formats_are_upgraded_newer_ones_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("newer opendi") && err.contains("store format 7"),
+        err.contains("newer opendi") && err.contains("store format 8"),
         "{err}"
     );
     let out = opendi(

@@ -71,15 +71,35 @@ pub struct Prepared {
     pub hash: [u8; 32],
     /// The normalized record's JSON, packed (`packing.rs`): alone, or with its raw source.
     pub dataset: Vec<u8>,
-    /// The raw source text, packed: [`packing::RECORD_PAIR`] alone when it is packed with the
-    /// JSON in `dataset`, or (before its format has a dictionary) with the JSON as the
+    /// The raw source text, packed: [`packing::RECORD_PAIR`] or [`packing::RECORD_TRIPLE`]
+    /// alone when it is packed with the JSON in `dataset`, or (before its format has a dictionary) with the JSON as the
     /// dictionary (see `sqlite::pack_raw`).
     pub raw: Vec<u8>,
     pub diagnostics: String,
-    /// The packed JSON of the record's own publication, if it is one.
-    pub publication: Option<Vec<u8>>,
+    /// The record's own publication, if it is one (and has a key): the data of its row in
+    /// the shared `publications` table.
+    pub publication: Option<PreparedPublication>,
     /// The record's index document, without its record id (known only once stored).
     pub document: Option<tantivy::TantivyDocument>,
+}
+
+/// Where a record's own publication is kept.
+#[derive(Debug, Clone)]
+pub enum PreparedPublication {
+    /// In the record's triple ([`packing::RECORD_TRIPLE`]): the row names the record.
+    InRecord,
+    /// Packed alone (before the record's format has a dictionary): the row holds it.
+    Packed(Vec<u8>),
+}
+
+impl PreparedPublication {
+    /// The `data` of the publication's row, once the record's id is known.
+    pub fn row(&self, record: i64) -> Vec<u8> {
+        match self {
+            PreparedPublication::InRecord => packing::publication_ref(record),
+            PreparedPublication::Packed(data) => data.clone(),
+        }
+    }
 }
 
 /// One write of a batch.

@@ -6,8 +6,11 @@
 //! one thing this store must guarantee beyond SQLite's semantics is that the change log can be
 //! followed: see [`SEQ_LOCK`].
 
-use super::packing::{Dictionary, Packer};
-use super::sqlite::{decode_list, encode, encode_list, hex, pack, LIST_AS_JSON};
+use super::packing::{publication_ref, publication_ref_id, Dictionary, Packer, RECORD_TRIPLE};
+use super::sqlite::{
+    decode_list, encode, encode_list, hex, missing_publication_record, own_publication, pack,
+    LIST_AS_JSON,
+};
 use super::{
     Applied, Change, ChangeFilter, ChangeRow, Counters, Curated, Curation, CurationAction,
     HistoryEntry, LinkCounts, Neighbour, Outcome, Prepared, RecordKey, RecordRef, Relations, Store,
@@ -58,7 +61,15 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (4, SCHEMA_V4),
     (5, SCHEMA_V5),
     (6, SCHEMA_V6),
+    (7, SCHEMA_V7),
 ];
+
+/// No table changes: a record's own publication may now be kept in the record's frame
+/// (`packing::RECORD_TRIPLE`), its row naming the record (`packing::publication_ref`), which
+/// an older build cannot read, so it must refuse the database.
+const SCHEMA_V7: &str = r#"
+COMMENT ON COLUMN publications.data IS 'the publication, packed; or FB FB FB FB and a record id (i64, little-endian): kept in that record''s frame';
+"#;
 
 /// No table changes: a record's JSON and raw source may now be packed together
 /// (`packing::RECORD_PAIR`), which an older build cannot read, so it must refuse the database.
@@ -514,9 +525,58 @@ struct Writes {
     pubs: Vec<super::transfer::PublicationRow>,
 }
 
+/// Before the frames of records `ids` are replaced (see `SqliteStore::keep_publication`): a
+/// publication one of them holds, whose row names it and which this run does not write again
+/// (`written`), is packed into its row.
+fn keep_publications(
+    tx: &mut postgres::Transaction<'_>,
+    packer: &Packer,
+    ids: &[i64],
+    written: &HashMap<String, usize>,
+) -> Attempt<()> {
+    let triples = tx.query(
+        "SELECT id, dataset FROM records WHERE id = ANY($1) AND substring(dataset from 1 for 4) = $2",
+        &[&ids, &&RECORD_TRIPLE[..]],
+    )?;
+    for row in triples {
+        let id: i64 = row.try_get(0)?;
+        let frame: Vec<u8> = row.try_get(1)?;
+        let load = |d| {
+            dictionaries(&mut *tx, Some(d))
+                .map(|mut found| found.pop())
+                .map_err(Failure::into_error)
+        };
+        let json = match own_publication(packer, &frame, load) {
+            Ok(Some(json)) => json,
+            Ok(None) => continue,
+            Err(e) => return Err(Failure::Other(e)),
+        };
+        let Some(key) = serde_json::from_slice::<Publication>(&json)
+            .map_err(EngineError::from)?
+            .key()
+        else {
+            continue;
+        };
+        if written.contains_key(&key) {
+            continue;
+        }
+        tx.execute(
+            "UPDATE publications SET data = $2 WHERE key = $1 AND data = $3",
+            &[
+                &key,
+                &packer.pack("publication", &json, || pack(&json)),
+                &publication_ref(id),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
 /// Applies `changes`, whose keys are all distinct, inside `tx`; `seq` is the last one taken.
+#[allow(clippy::too_many_arguments)]
 fn apply_run(
     tx: &mut postgres::Transaction<'_>,
+    packer: &Packer,
     changes: &[Change],
     encoded: &[Option<Prepared>],
     now: i64,
@@ -630,7 +690,7 @@ fn apply_run(
                     if let Some(p) = &r.publication {
                         if let Some(key) = p.key() {
                             let data = match &enc.publication {
-                                Some(d) => d.clone(),
+                                Some(stored) => stored.row(id),
                                 None => pack(&serde_json::to_vec(p)?),
                             };
                             let row = super::transfer::PublicationRow {
@@ -689,6 +749,9 @@ fn apply_run(
         }
     }
 
+    if !w.up_id.is_empty() {
+        keep_publications(tx, packer, &w.up_id, &pub_slot)?;
+    }
     // The previous version goes to history before it is overwritten.
     if !w.archive.is_empty() {
         tx.execute(
@@ -806,6 +869,7 @@ impl Store for PgStore {
                 }
                 apply_run(
                     &mut tx,
+                    &self.packer,
                     &batch[start..end],
                     &encoded[start..end],
                     now,
@@ -969,7 +1033,18 @@ impl Store for PgStore {
                 let Some(v) = v else { continue };
                 if let Some(row) = c.query_opt(sql, &[&v])? {
                     let data: Vec<u8> = row.try_get(0)?;
-                    return Ok(Some(serde_json::from_slice(&self.unpack(c, &data)?)?));
+                    let json = match publication_ref_id(&data) {
+                        Some(id) => {
+                            let frame: Vec<u8> = c
+                                .query_opt("SELECT dataset FROM records WHERE id = $1", &[&id])?
+                                .ok_or_else(|| missing_publication_record(id))?
+                                .try_get(0)?;
+                            self.packer
+                                .unpack_publication(&frame, |d| load_dictionary(c, d))?
+                        }
+                        None => self.unpack(c, &data)?,
+                    };
+                    return Ok(Some(serde_json::from_slice(&json)?));
                 }
             }
             Ok(None)

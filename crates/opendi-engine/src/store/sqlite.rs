@@ -6,11 +6,13 @@
 //! compressed JSON (normalized) and text (raw) blobs: zstd with the store's dictionaries
 //! (`packing.rs`), lz4 before a kind has one.
 
-use super::packing::{record_kind, Dictionary, Packer, RECORD_PAIR};
+use super::packing::{
+    publication_ref, publication_ref_id, record_kind, Dictionary, Packer, RECORD_TRIPLE,
+};
 use super::{
     Applied, Change, ChangeFilter, ChangeRow, Counters, Curated, Curation, CurationAction,
-    HistoryEntry, LinkCounts, Neighbour, NewRecord, Outcome, RecordKey, RecordRef, Relations,
-    Store, StoreStats, StoredRecord,
+    HistoryEntry, LinkCounts, Neighbour, NewRecord, Outcome, PreparedPublication, RecordKey,
+    RecordRef, Relations, Store, StoreStats, StoredRecord,
 };
 use crate::{EngineError, Result};
 use opendi_model::{Dataset, Diagnostic, Publication};
@@ -37,7 +39,14 @@ use std::sync::Mutex;
 ///
 /// Format 6 packs a record's JSON and raw source together (`packing::RECORD_PAIR`): a store
 /// is marked 6 when the first dictionary of such pairs is written.
-pub const STORE_FORMAT_VERSION: i64 = 6;
+///
+/// Format 7 keeps a record's own publication in the record's frame (`packing::RECORD_TRIPLE`),
+/// its row in `publications` naming the record (`packing::publication_ref`): a store is marked
+/// 7 when the first such row is written.
+pub const STORE_FORMAT_VERSION: i64 = 7;
+
+/// The format of a store whose records' JSON and raw source may be packed together.
+const PAIRS_FORMAT_VERSION: i64 = 6;
 
 /// The format of a store whose similar lists are a row per record.
 const LISTS_FORMAT_VERSION: i64 = 5;
@@ -349,7 +358,7 @@ fn save_dictionaries(tx: &Connection, packer: &Packer) -> Result<Vec<u32>> {
             .iter()
             .any(|d| ids.contains(&d.id) && d.kind.starts_with("record "))
         {
-            raise_format(tx, STORE_FORMAT_VERSION)?;
+            raise_format(tx, PAIRS_FORMAT_VERSION)?;
         }
     }
     Ok(ids)
@@ -359,26 +368,41 @@ fn save_dictionaries(tx: &Connection, packer: &Packer) -> Result<Vec<u32>> {
 pub(crate) fn encode(r: &NewRecord, packer: &Packer) -> Result<super::Prepared> {
     let json = serde_json::to_vec(&r.dataset)?;
     let raw = r.raw.as_bytes();
-    // Until the format's pair has a dictionary: the JSON with the dictionary of every
-    // format's JSON (which a format of few records may never outgrow), the raw source with
-    // the JSON as its dictionary.
-    let (dataset, raw) = match packer.pack_record(&record_kind(&r.format), &json, raw) {
-        Some(pair) => (pair, RECORD_PAIR.to_vec()),
-        None => (
-            packer.pack("dataset", &json, || pack(&json)),
-            pack_raw(raw, &json),
-        ),
-    };
+    // Only a publication with a key has a row to serve it from.
+    let publication = r
+        .publication
+        .as_ref()
+        .filter(|p| p.key().is_some())
+        .map(serde_json::to_vec)
+        .transpose()?;
+    let kind = record_kind(&r.format);
+    let (dataset, raw, publication) =
+        match packer.pack_record(&kind, &json, publication.as_deref(), raw) {
+            Some(frame) => {
+                let marker = frame[..4].to_vec();
+                (
+                    frame,
+                    marker,
+                    publication.map(|_| PreparedPublication::InRecord),
+                )
+            }
+            // Until the format's frame has a dictionary: the JSON with the dictionary of every
+            // format's JSON (which a format of few records may never outgrow), the raw source
+            // with the JSON as its dictionary, the publication alone.
+            None => (
+                packer.pack("dataset", &json, || pack(&json)),
+                pack_raw(raw, &json),
+                publication.map(|j| {
+                    PreparedPublication::Packed(packer.pack("publication", &j, || pack(&j)))
+                }),
+            ),
+        };
     Ok(super::Prepared {
         hash: hash_record(r, &json),
         dataset,
         raw,
         diagnostics: serde_json::to_string(&r.diagnostics)?,
-        publication: r
-            .publication
-            .as_ref()
-            .map(|p| serde_json::to_vec(p).map(|j| packer.pack("publication", &j, || pack(&j))))
-            .transpose()?,
+        publication,
         document: None,
     })
 }
@@ -391,6 +415,25 @@ fn hash_record(r: &NewRecord, dataset_json: &[u8]) -> [u8; 32] {
     h.update(&[0]);
     h.update(dataset_json);
     *h.finalize().as_bytes()
+}
+
+/// The JSON of the publication a record's frame holds, if it is a triple.
+pub(super) fn own_publication(
+    packer: &Packer,
+    frame: &[u8],
+    load: impl FnOnce(u32) -> Result<Option<Dictionary>>,
+) -> Result<Option<Vec<u8>>> {
+    if !frame.starts_with(&RECORD_TRIPLE) {
+        return Ok(None);
+    }
+    packer.unpack_publication(frame, load).map(Some)
+}
+
+/// A publication's row names a record that is not in the store.
+pub(super) fn missing_publication_record(id: i64) -> EngineError {
+    EngineError::Corrupt(format!(
+        "a publication is kept in record {id}, which is not in the store"
+    ))
 }
 
 pub(crate) fn hex(b: &[u8]) -> String {
@@ -521,6 +564,35 @@ impl SqliteStore {
         self.packer.unpack(blob, |id| self.load_dictionary(id))
     }
 
+    /// Before record `id`'s frame is replaced: if it holds a publication whose row names the
+    /// record and that the new version (whose publication has `new_key`) does not write
+    /// again, the publication is packed into its row, which would otherwise name a record
+    /// that no longer holds it.
+    fn keep_publication(&self, tx: &Connection, id: i64, new_key: Option<&str>) -> Result<()> {
+        let frame: Vec<u8> =
+            tx.query_row("SELECT dataset FROM records WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })?;
+        let Some(json) = own_publication(&self.packer, &frame, |d| self.load_dictionary(d))? else {
+            return Ok(());
+        };
+        let Some(key) = serde_json::from_slice::<Publication>(&json)?.key() else {
+            return Ok(());
+        };
+        if new_key == Some(key.as_str()) {
+            return Ok(());
+        }
+        tx.execute(
+            "UPDATE publications SET data = ?2 WHERE key = ?1 AND data = ?3",
+            params![
+                key,
+                self.packer.pack("publication", &json, || pack(&json)),
+                publication_ref(id)
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Reads a dictionary another process saved after this one opened the store. On a
     /// connection of its own: the caller may hold a reader or the writer, and this happens
     /// once per dictionary and process.
@@ -605,6 +677,8 @@ impl Store for SqliteStore {
             curated: has_curations(&tx)?,
             ..Default::default()
         };
+        // Whether a publication row names its record (format 7).
+        let mut in_record = false;
         {
             let mut find = tx.prepare_cached("SELECT id, content_hash, version, deleted FROM records WHERE repository = ?1 AND accession = ?2")?;
             let mut touch =
@@ -665,6 +739,8 @@ impl Store for SqliteStore {
                             }
                             Some((id, _, _, _)) => {
                                 seq += 1;
+                                let new_key = r.publication.as_ref().and_then(|p| p.key());
+                                self.keep_publication(&tx, id, new_key.as_deref())?;
                                 archive.execute(params![id, now])?;
                                 update.execute(params![
                                     id,
@@ -709,14 +785,14 @@ impl Store for SqliteStore {
                             if let Some(p) = &r.publication {
                                 if let Some(key) = p.key() {
                                     let data = match &enc.publication {
-                                        Some(d) => std::borrow::Cow::Borrowed(d),
+                                        Some(stored) => {
+                                            in_record |=
+                                                matches!(stored, PreparedPublication::InRecord);
+                                            stored.row(id)
+                                        }
                                         None => {
                                             let json = serde_json::to_vec(p)?;
-                                            std::borrow::Cow::Owned(self.packer.pack(
-                                                "publication",
-                                                &json,
-                                                || pack(&json),
-                                            ))
+                                            self.packer.pack("publication", &json, || pack(&json))
                                         }
                                     };
                                     put_pub.execute(params![key, p.pmid, p.doi, p.pmcid, data])?;
@@ -768,6 +844,9 @@ impl Store for SqliteStore {
         }
         let touched = finish_links(&tx, &work, &mut seq)?;
         let dictionaries = save_dictionaries(&tx, &self.packer)?;
+        if in_record {
+            raise_format(&tx, STORE_FORMAT_VERSION)?;
+        }
         tx.commit()?;
         self.packer.saved(&dictionaries);
         Ok(Applied {
@@ -925,7 +1004,20 @@ impl Store for SqliteStore {
                 "SELECT data FROM publications WHERE {col} = ?1 LIMIT 1"
             ))?;
             if let Some(data) = st.query_row([v], |r| r.get::<_, Vec<u8>>(0)).optional()? {
-                return Ok(Some(serde_json::from_slice(&self.unpack(&data)?)?));
+                let json = match publication_ref_id(&data) {
+                    Some(id) => {
+                        let frame: Vec<u8> = conn
+                            .query_row("SELECT dataset FROM records WHERE id = ?1", [id], |r| {
+                                r.get(0)
+                            })
+                            .optional()?
+                            .ok_or_else(|| missing_publication_record(id))?;
+                        self.packer
+                            .unpack_publication(&frame, |d| self.load_dictionary(d))?
+                    }
+                    None => self.unpack(&data)?,
+                };
+                return Ok(Some(serde_json::from_slice(&json)?));
             }
         }
         Ok(None)
