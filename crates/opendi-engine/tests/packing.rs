@@ -74,6 +74,18 @@ fn check_all(store: &SqliteStore, n: usize) {
     }
 }
 
+/// The format the store at `path` says it is written in.
+fn format_version(path: &std::path::Path) -> String {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'format_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
 #[test]
@@ -115,14 +127,7 @@ fn blobs_before_and_after_a_dictionary_read_back_here_and_after_reopening() {
             "{packed} bytes a record against {alone}"
         );
     }
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    let format: String = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'format_version'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let format = format_version(&path);
     assert_eq!(
         format, "6",
         "a store with record pairs is marked for the builds that read it"
@@ -185,14 +190,7 @@ fn a_record_that_is_a_publication_keeps_it_in_its_frame_and_the_store_says_so() 
         let store = SqliteStore::open(&path).unwrap();
         publications::publications_kept_in_records_read_back_whatever_happens_to_them(&store);
     }
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    let format: String = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'format_version'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let format = format_version(&path);
     assert_eq!(
         format, "7",
         "rows naming records are for the builds that read them"

@@ -72,8 +72,8 @@ pub struct Prepared {
     /// The normalized record's JSON, packed (`packing.rs`): alone, or with its raw source.
     pub dataset: Vec<u8>,
     /// The raw source text, packed: [`packing::RECORD_PAIR`] or [`packing::RECORD_TRIPLE`]
-    /// alone when it is packed with the JSON in `dataset`, or (before its format has a dictionary) with the JSON as the
-    /// dictionary (see `sqlite::pack_raw`).
+    /// alone when it is packed with the JSON in `dataset`, or (before its format has a
+    /// dictionary) with the JSON as the dictionary (see `sqlite::pack_raw`).
     pub raw: Vec<u8>,
     pub diagnostics: String,
     /// The record's own publication, if it is one (and has a key): the data of its row in
