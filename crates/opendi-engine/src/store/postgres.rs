@@ -8,7 +8,7 @@
 
 use super::packing::{publication_ref, publication_ref_id, Dictionary, Packer, RECORD_TRIPLE};
 use super::sqlite::{
-    decode_list, encode, encode_list, hex, missing_publication_record, own_publication, pack,
+    decode_list, encode, encode_list, held_publication, hex, missing_publication_record, pack,
     LIST_AS_JSON,
 };
 use super::{
@@ -546,16 +546,10 @@ fn keep_publications(
                 .map(|mut found| found.pop())
                 .map_err(Failure::into_error)
         };
-        let json = match own_publication(packer, &frame, load) {
-            Ok(Some(json)) => json,
+        let (key, json) = match held_publication(packer, &frame, load) {
+            Ok(Some(held)) => held,
             Ok(None) => continue,
             Err(e) => return Err(Failure::Other(e)),
-        };
-        let Some(key) = serde_json::from_slice::<Publication>(&json)
-            .map_err(EngineError::from)?
-            .key()
-        else {
-            continue;
         };
         if written.contains_key(&key) {
             continue;
@@ -687,12 +681,11 @@ fn apply_run(
                         w.acc_name.push(acc.to_ascii_lowercase());
                         w.acc_id.push(id);
                     }
-                    if let Some(p) = &r.publication {
+                    // `encode` prepares the publication of every record whose publication has
+                    // a key.
+                    if let (Some(p), Some(stored)) = (&r.publication, &enc.publication) {
                         if let Some(key) = p.key() {
-                            let data = match &enc.publication {
-                                Some(stored) => stored.row(id),
-                                None => pack(&serde_json::to_vec(p)?),
-                            };
+                            let data = stored.row(id);
                             let row = super::transfer::PublicationRow {
                                 key: key.to_string(),
                                 pmid: p.pmid.clone(),

@@ -417,16 +417,20 @@ fn hash_record(r: &NewRecord, dataset_json: &[u8]) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
-/// The JSON of the publication a record's frame holds, if it is a triple.
-pub(super) fn own_publication(
+/// The key and JSON of the publication a record's frame holds, if it is a triple holding one
+/// with a key: what both stores pack into the publication's row before the frame is replaced.
+pub(super) fn held_publication(
     packer: &Packer,
     frame: &[u8],
     load: impl FnOnce(u32) -> Result<Option<Dictionary>>,
-) -> Result<Option<Vec<u8>>> {
+) -> Result<Option<(String, Vec<u8>)>> {
     if !frame.starts_with(&RECORD_TRIPLE) {
         return Ok(None);
     }
-    packer.unpack_publication(frame, load).map(Some)
+    let json = packer.unpack_publication(frame, load)?;
+    Ok(serde_json::from_slice::<Publication>(&json)?
+        .key()
+        .map(|key| (key, json)))
 }
 
 /// A publication's row names a record that is not in the store.
@@ -569,14 +573,20 @@ impl SqliteStore {
     /// again, the publication is packed into its row, which would otherwise name a record
     /// that no longer holds it.
     fn keep_publication(&self, tx: &Connection, id: i64, new_key: Option<&str>) -> Result<()> {
-        let frame: Vec<u8> =
-            tx.query_row("SELECT dataset FROM records WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })?;
-        let Some(json) = own_publication(&self.packer, &frame, |d| self.load_dictionary(d))? else {
+        // Only a triple's `raw` is its marker: other records' frames are not read.
+        let frame: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT dataset FROM records WHERE id = ?1 AND length(raw) = 4 AND raw = ?2",
+                params![id, &RECORD_TRIPLE[..]],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(frame) = frame else {
             return Ok(());
         };
-        let Some(key) = serde_json::from_slice::<Publication>(&json)?.key() else {
+        let Some((key, json)) =
+            held_publication(&self.packer, &frame, |d| self.load_dictionary(d))?
+        else {
             return Ok(());
         };
         if new_key == Some(key.as_str()) {
@@ -782,19 +792,12 @@ impl Store for SqliteStore {
                                 add_acc.execute(params![acc, id])?;
                             }
                             relink(&tx, id, Some(d), outcome == Outcome::New, &mut work)?;
-                            if let Some(p) = &r.publication {
+                            // `encode` prepares the publication of every record whose publication
+                            // has a key.
+                            if let (Some(p), Some(stored)) = (&r.publication, &enc.publication) {
                                 if let Some(key) = p.key() {
-                                    let data = match &enc.publication {
-                                        Some(stored) => {
-                                            in_record |=
-                                                matches!(stored, PreparedPublication::InRecord);
-                                            stored.row(id)
-                                        }
-                                        None => {
-                                            let json = serde_json::to_vec(p)?;
-                                            self.packer.pack("publication", &json, || pack(&json))
-                                        }
-                                    };
+                                    in_record |= matches!(stored, PreparedPublication::InRecord);
+                                    let data = stored.row(id);
                                     put_pub.execute(params![key, p.pmid, p.doi, p.pmcid, data])?;
                                 }
                             }
